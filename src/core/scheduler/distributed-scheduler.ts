@@ -1,0 +1,424 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { digestOf, type DefinitionSet, type TaskDefinition } from '../definitions.js';
+import { DuplicateTaskError, InvalidOptionError, SchedulerStateError, UnknownTaskError } from '../errors.js';
+import type { PauseState, RunRecord, TaskStore } from '../store/task-store.js';
+import type { Task, TaskHandler } from '../task.js';
+import { systemSleep, type Sleep } from '../time.js';
+import { anchorTrigger, compileTrigger, type TriggerTemplate } from '../triggers/trigger.js';
+import { latestDue } from './fire-math.js';
+import { FireQueue } from './fire-queue.js';
+import { FireRunner, withTimeout, type ScheduledTask } from './fire-runner.js';
+import { ReplicaKnowledge } from './knowledge.js';
+import { ListenerHub } from './listener-hub.js';
+import { currentRun } from './run-attempts.js';
+import { consoleLogger, type CompletionContext, type Logger, type SchedulerListener } from './types.js';
+
+export interface SchedulerOptions {
+  /** Where the scheduler reports; default: warnings and errors to stderr. */
+  logger?: Logger;
+  /** Injected sleep (tests drive time with it). Default: setTimeout. */
+  sleep?: Sleep;
+  /** This replica's name in history and logs. Default: `<hostname>-<pid>-<random>`. */
+  replicaId?: string;
+  /** Heartbeat to the store (definition and pause changes, clock offset), in ms. Default 1000. */
+  pollIntervalMs?: number;
+  /** Lease of a running `overlap: skip` run; renewed every third of it, in ms. Default 15000. */
+  leaseTtlMs?: number;
+  /** Longest single timer sleep, in ms; the clock is re-read on every wake. Default 30000. */
+  maxSleepMs?: number;
+  /** On stop, how long running tasks may take to finish, in ms. Default 30000. */
+  shutdownGraceMs?: number;
+  /** A store call that takes longer than this counts as failed, in ms. Default 2000. */
+  storeTimeoutMs?: number;
+}
+
+export interface TriggerOptions {
+  /** Run even if a run of the task is in progress (ignores `overlap: skip`). Default false. */
+  force?: boolean;
+}
+
+export type TriggerOutcome = { ran: true; result: CompletionContext } | { ran: false; reason: 'overlap' };
+
+export interface TaskInfo {
+  name: string;
+  schedule: string;
+  scope: 'cluster' | 'pod';
+  nextFireAt: Date | undefined;
+  paused: boolean;
+  running: number;
+}
+
+type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${value}`);
+  return value;
+}
+
+/**
+ * Fires registered tasks on schedule, once across all replicas that share the store (or on every
+ * replica for pod-scope tasks), surviving store outages, restarts and skewed clocks.
+ */
+export class DistributedScheduler {
+  readonly replicaId: string;
+  private readonly logger: Logger;
+  private readonly sleep: Sleep;
+  private readonly pollIntervalMs: number;
+  private readonly leaseTtlMs: number;
+  private readonly maxSleepMs: number;
+  private readonly shutdownGraceMs: number;
+  private readonly storeTimeoutMs: number;
+  private readonly hub: ListenerHub;
+  private readonly knowledge: ReplicaKnowledge;
+  private readonly runner: FireRunner;
+  private readonly registered = new Map<string, { template: TriggerTemplate; task: Task }>();
+  private readonly scheduled = new Map<string, ScheduledTask>();
+  private readonly queue = new FireQueue();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly stopping = new AbortController();
+  private readonly shutdown = new AbortController();
+  private wake = new AbortController();
+  private pollNow = new AbortController();
+  private version = 0;
+  private phase: Phase = 'new';
+  private pauseSeq = -1;
+  private loops: Promise<void>[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private stopPromise: Promise<void> | undefined;
+  private stopped!: () => void;
+  private readonly stoppedPromise = new Promise<void>((resolve) => (this.stopped = resolve));
+
+  constructor(
+    private readonly store: TaskStore,
+    options: SchedulerOptions = {},
+  ) {
+    this.logger = options.logger ?? consoleLogger;
+    this.sleep = options.sleep ?? systemSleep;
+    this.replicaId = options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 1_000);
+    this.leaseTtlMs = positive('leaseTtlMs', options.leaseTtlMs ?? 15_000);
+    this.maxSleepMs = positive('maxSleepMs', options.maxSleepMs ?? 30_000);
+    this.shutdownGraceMs = positive('shutdownGraceMs', options.shutdownGraceMs ?? 30_000);
+    this.storeTimeoutMs = positive('storeTimeoutMs', options.storeTimeoutMs ?? 2_000);
+    this.hub = new ListenerHub(this.logger);
+    this.knowledge = new ReplicaKnowledge(this.leaseTtlMs);
+    this.runner = new FireRunner({
+      store,
+      sleep: this.sleep,
+      logger: this.logger,
+      hub: this.hub,
+      knowledge: this.knowledge,
+      replica: this.replicaId,
+      leaseTtlMs: this.leaseTtlMs,
+      storeTimeoutMs: this.storeTimeoutMs,
+      stopping: this.stopping.signal,
+      shutdown: this.shutdown.signal,
+      onStale: () => this.pollNow.abort(),
+    });
+  }
+
+  register(trigger: TriggerTemplate, task: Task): this {
+    if (this.phase !== 'new') throw new SchedulerStateError('register() must be called before start()');
+    if (this.registered.has(task.name)) throw new DuplicateTaskError(task.name);
+    this.registered.set(task.name, { template: trigger, task });
+    return this;
+  }
+
+  /** The version of the registered definitions; a replica with a higher version replaces them cluster-wide. */
+  setVersion(version: number): this {
+    if (!Number.isInteger(version) || version < 0) throw new InvalidOptionError(`version must be a whole number >= 0, got ${version}`);
+    if (this.phase !== 'new') throw new SchedulerStateError('setVersion() must be called before start()');
+    this.version = version;
+    return this;
+  }
+
+  addListener(listener: SchedulerListener): this {
+    this.hub.add(listener);
+    return this;
+  }
+
+  /** Publishes the definitions (or adopts newer ones), then starts firing. Resolves once scheduling runs. */
+  async start(): Promise<void> {
+    if (this.phase !== 'new') throw new SchedulerStateError(`start() called on a scheduler that is ${this.phase}`);
+    this.phase = 'starting';
+    this.store.setRecoverySource(() => this.knowledge.snapshot());
+    await this.store.open();
+    this.unsubscribe = this.store.onEvent(() => this.pollNow.abort());
+    await this.retryUntilStopped('publish', () => this.publishOwn());
+    if (this.stopping.signal.aborted) return;
+    this.phase = 'running';
+    this.loops = [this.timerLoop(), this.pollLoop()];
+    this.hub.emit('onStartup');
+    this.logger.info('scheduler started', { replica: this.replicaId, store: this.store.description, tasks: this.scheduled.size });
+  }
+
+  /** Stops claiming, lets running tasks finish within the grace period, then resolves. Safe to call from a task. */
+  stop(): Promise<void> {
+    if (!this.stopPromise) this.stopPromise = this.doStop();
+    return this.stopPromise;
+  }
+
+  /** Resolves after stop() has completed. */
+  waitForever(): Promise<void> {
+    return this.stoppedPromise;
+  }
+
+  /** Runs a task now: on this replica, once across the cluster (or just here for pod scope). */
+  async triggerTask(name: string, options: TriggerOptions = {}): Promise<TriggerOutcome> {
+    const task = this.scheduled.get(name);
+    if (!task || this.phase !== 'running') throw new UnknownTaskError(name);
+    const force = options.force ?? false;
+    if (task.published.definition.scope === 'pod') {
+      const result = await this.runner.runLocally(task, this.store.now(), 'manual', force);
+      return result ? { ran: true, result } : { ran: false, reason: 'overlap' };
+    }
+    const token = randomBytes(12).toString('hex');
+    const claim = await this.retryUntilStopped('claimManual', () =>
+      this.store.claimManual({ task: name, overlap: task.published.definition.overlap, force, leaseTtlMs: this.leaseTtlMs, token }),
+    );
+    if (!claim) throw new SchedulerStateError('the scheduler stopped before the task could be triggered');
+    if (claim.kind === 'recovering') {
+      await this.sleep(claim.retryInMs + 1, this.stopping.signal);
+      return this.triggerTask(name, options);
+    }
+    if (claim.kind === 'skipped') return { ran: false, reason: 'overlap' };
+    const result = await this.runner.run(task, claim.storeNowMs, 'manual', claim.leased ? token : undefined);
+    return { ran: true, result };
+  }
+
+  async pause(name: string): Promise<PauseState> {
+    return this.setPaused(name, true);
+  }
+
+  async resume(name: string): Promise<PauseState> {
+    return this.setPaused(name, false);
+  }
+
+  async history(name: string, limit = 20): Promise<RunRecord[]> {
+    this.requireTask(name);
+    return this.store.history(name, limit);
+  }
+
+  /** The tasks this replica schedules, with their next fire. */
+  tasks(): TaskInfo[] {
+    const now = this.store.now();
+    return [...this.scheduled.values()].map((t) => ({
+      name: t.published.definition.name,
+      schedule: t.trigger.describe(),
+      scope: t.published.definition.scope,
+      nextFireAt: toDate(t.trigger.next(now)),
+      paused: this.knowledge.pauses.get(t.published.definition.name)?.paused ?? false,
+      running: this.runner.runningCount(t.published.definition.name),
+    }));
+  }
+
+  /** The next `count` fire times of a task, computed from its published definition. */
+  nextFires(name: string, count: number): Date[] {
+    const task = this.requireTask(name);
+    const fires: Date[] = [];
+    for (let at = task.trigger.next(this.store.now()); at !== undefined && fires.length < count; at = task.trigger.next(at)) {
+      fires.push(new Date(at));
+    }
+    return fires;
+  }
+
+  definitions(): DefinitionSet | undefined {
+    return this.knowledge.set;
+  }
+
+  clockOffsetMs(): number {
+    return this.store.clockOffsetMs();
+  }
+
+  private requireTask(name: string): ScheduledTask {
+    const task = this.scheduled.get(name);
+    if (!task) throw new UnknownTaskError(name);
+    return task;
+  }
+
+  private async setPaused(name: string, paused: boolean): Promise<PauseState> {
+    this.requireTask(name);
+    const state = await withTimeout('setPaused', this.storeTimeoutMs, () => this.store.setPaused(name, paused));
+    this.knowledge.pauses.set(name, state);
+    return state;
+  }
+
+  private async publishOwn(): Promise<void> {
+    await this.store.sync();
+    const now = this.store.now();
+    const definitions: TaskDefinition[] = [...this.registered.values()].map(({ template, task }) => {
+      const definition: TaskDefinition = { name: task.name, trigger: anchorTrigger(template, now), ...task.options };
+      return definition;
+    });
+    const contentDigest = digestOf([...this.registered.values()].map(({ template, task }) => ({ template, options: task.options })));
+    const outcome = await this.store.publish({ version: this.version, contentDigest, tasks: definitions });
+    if (outcome.conflict) {
+      this.logger.warn('another replica published different definitions under the same version; raise the version to replace them', {
+        version: this.version,
+      });
+    } else if (!outcome.accepted && outcome.set.version > this.version) {
+      this.logger.info('adopted newer definitions published by another replica', { version: outcome.set.version, ours: this.version });
+    }
+    this.apply(outcome.set);
+  }
+
+  /** Switches to a definition set; an older generation never replaces a newer one. */
+  private apply(set: DefinitionSet): void {
+    const current = this.knowledge.set;
+    if (current && set.generation <= current.generation && set.digest === current.digest) return;
+    if (current && set.generation < current.generation) return;
+    this.knowledge.set = set;
+    const now = this.store.now();
+    const names = new Set(set.tasks.map((t) => t.definition.name));
+    for (const [name, task] of this.scheduled) {
+      const replacement = set.tasks.find((t) => t.definition.name === name);
+      if (!names.has(name) || replacement?.digest !== task.published.digest) {
+        this.scheduled.delete(name);
+        this.queue.delete(name);
+      }
+    }
+    for (const published of set.tasks) {
+      const name = published.definition.name;
+      if (this.scheduled.has(name)) continue;
+      const handler: TaskHandler | undefined = this.registered.get(name)?.task.handler;
+      if (!handler) {
+        this.logger.debug('task published by another replica has no handler here; not scheduling it', { task: name });
+        continue;
+      }
+      const trigger = compileTrigger(published.definition.trigger);
+      this.scheduled.set(name, { published, trigger, handler });
+      // Start from the oldest fire that could still run (inside its deadline, not before its definition).
+      const from = Math.max(now - published.definition.deadlineMs, published.sinceMs) - 1;
+      const first = trigger.next(from);
+      if (first !== undefined) this.queue.set(name, first);
+    }
+    this.wake.abort();
+    if (current) this.hub.emit('onReload', set);
+  }
+
+  private async timerLoop(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      const now = this.store.now();
+      for (const due of this.queue.popDue(now)) this.dispatch(due.task, due.atMs, now);
+      const next = this.queue.peekTime();
+      const wait = next === undefined ? this.maxSleepMs : Math.min(this.maxSleepMs, Math.max(1, next - now));
+      if (this.wake.signal.aborted) this.wake = new AbortController();
+      if (this.stopping.signal.aborted) return;
+      await this.sleep(wait, this.wake.signal);
+    }
+  }
+
+  private dispatch(name: string, dueMs: number, now: number): void {
+    const task = this.scheduled.get(name);
+    if (!task) return;
+    const { fireMs, nextMs } = latestDue(task.trigger, dueMs, now);
+    if (nextMs !== undefined) this.queue.set(name, nextMs);
+    const work =
+      task.published.definition.scope === 'pod' ? this.runPodFire(task, fireMs) : this.runner.claimAndRun(task, fireMs);
+    this.track(work.catch((error) => this.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));
+  }
+
+  private async runPodFire(task: ScheduledTask, fireMs: number): Promise<void> {
+    const name = task.published.definition.name;
+    if (this.knowledge.pauses.get(name)?.paused) {
+      this.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'paused', count: 1 });
+      return;
+    }
+    if (this.store.now() > fireMs + task.published.definition.deadlineMs) {
+      this.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'missed', count: 1 });
+      return;
+    }
+    await this.runner.runLocally(task, fireMs, 'schedule', false);
+  }
+
+  private async pollLoop(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      try {
+        await this.pollOnce();
+      } catch (error) {
+        this.hub.emit('onStoreError', 'sync', error as Error);
+        this.logger.debug('store heartbeat failed', { error: (error as Error).message });
+      }
+      if (this.pollNow.signal.aborted) this.pollNow = new AbortController();
+      if (this.stopping.signal.aborted) return;
+      await this.sleep(this.pollIntervalMs, this.pollNow.signal);
+    }
+  }
+
+  private async pollOnce(): Promise<void> {
+    const state = await withTimeout('sync', this.storeTimeoutMs, () => this.store.sync());
+    const known = this.knowledge.set;
+    if (!known || state.generation !== known.generation) {
+      const set = await withTimeout('load', this.storeTimeoutMs, () => this.store.loadDefinitions());
+      if (!set || set.version < this.version) await this.publishOwn();
+      else this.apply(set);
+    }
+    if (state.pauseSeq !== this.pauseSeq) {
+      const pauses = await withTimeout('pauses', this.storeTimeoutMs, () => this.store.pauseStates());
+      for (const [task, pause] of pauses) this.knowledge.pauses.set(task, pause);
+      this.pauseSeq = state.pauseSeq;
+    }
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+  }
+
+  private async retryUntilStopped<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
+    let backoffMs = 100;
+    while (!this.stopping.signal.aborted) {
+      try {
+        return await withTimeout(operation, this.storeTimeoutMs * 2, call);
+      } catch (error) {
+        this.hub.emit('onStoreError', operation, error as Error);
+        this.logger.warn(`store unavailable during ${operation}; retrying`, { error: (error as Error).message });
+        await this.sleep(backoffMs, this.stopping.signal);
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      }
+    }
+    return undefined;
+  }
+
+  private async doStop(): Promise<void> {
+    const wasRunning = this.phase === 'running';
+    this.phase = 'stopping';
+    this.stopping.abort();
+    this.wake.abort();
+    this.pollNow.abort();
+    const self = currentRun.getStore();
+    await Promise.all(this.loops);
+    // From inside a task, the caller's own claim is among the in-flight work: waiting would deadlock.
+    if (self === undefined) await Promise.allSettled([...this.inflight]);
+    const others = [...this.runner.running].filter((run) => run.identity !== self);
+    if (others.length > 0) {
+      const grace = new AbortController();
+      await Promise.race([Promise.allSettled(others.map((r) => r.done)), this.sleep(this.shutdownGraceMs, grace.signal)]);
+      grace.abort();
+      this.shutdown.abort();
+      await Promise.allSettled(others.map((r) => r.done));
+    }
+    // Called from inside a task: stop() resolves now so the task can return; the scheduler counts as
+    // stopped (waitForever, onStop) once that task's run has been recorded too.
+    const selfRun = [...this.runner.running].find((run) => run.identity === self);
+    if (selfRun) void selfRun.done.then(() => this.finishStop(wasRunning));
+    else await this.finishStop(wasRunning);
+  }
+
+  private async finishStop(wasRunning: boolean): Promise<void> {
+    this.unsubscribe?.();
+    try {
+      await this.store.close();
+    } catch (error) {
+      this.logger.warn('store did not close cleanly', { error: (error as Error).message });
+    }
+    this.phase = 'stopped';
+    if (wasRunning) this.hub.emit('onStop');
+    this.stopped();
+  }
+}
+
+function toDate(ms: number | undefined): Date | undefined {
+  return ms === undefined ? undefined : new Date(ms);
+}

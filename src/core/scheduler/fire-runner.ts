@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import type { PublishedTask } from '../definitions.js';
+import type { ClaimResult, RunRecord, TaskStore } from '../store/task-store.js';
+import type { FireTrigger, TaskHandler } from '../task.js';
+import type { Sleep } from '../time.js';
+import type { Trigger } from '../triggers/trigger.js';
+import { firesBetween } from './fire-math.js';
+import type { ReplicaKnowledge } from './knowledge.js';
+import type { ListenerHub } from './listener-hub.js';
+import { runAttempts } from './run-attempts.js';
+import type { CompletionContext, Logger } from './types.js';
+
+/** A task as this replica schedules it: the published definition plus the local handler. */
+export interface ScheduledTask {
+  published: PublishedTask;
+  trigger: Trigger;
+  handler: TaskHandler;
+}
+
+export interface FireRunnerDeps {
+  store: TaskStore;
+  sleep: Sleep;
+  logger: Logger;
+  hub: ListenerHub;
+  knowledge: ReplicaKnowledge;
+  replica: string;
+  leaseTtlMs: number;
+  storeTimeoutMs: number;
+  /** Aborted when the replica stops claiming. */
+  stopping: AbortSignal;
+  /** Aborted when running calls must give up (end of the shutdown grace). */
+  shutdown: AbortSignal;
+  /** The fire belongs to a definition this replica no longer holds: refresh it. */
+  onStale(): void;
+}
+
+interface RunHandle {
+  task: string;
+  identity: object;
+  done: Promise<unknown>;
+}
+
+const MISSED_HISTORY_ENTRIES = 10;
+/** Past the deadline, a replica keeps asking this long so that queued claims cannot outlive it. */
+const GIVE_UP_MARGIN_MS = 2_000;
+
+/** Claims fires, runs them, records them. One instance per scheduler. */
+export class FireRunner {
+  readonly running = new Set<RunHandle>();
+  private readonly runningByTask = new Map<string, number>();
+
+  constructor(private readonly deps: FireRunnerDeps) {}
+
+  runningCount(task: string): number {
+    return this.runningByTask.get(task) ?? 0;
+  }
+
+  /** Cluster scope: claim the fire in the store and run it if this replica wins. */
+  async claimAndRun(task: ScheduledTask, fireMs: number): Promise<void> {
+    const { store, replica, leaseTtlMs } = this.deps;
+    const definition = task.published.definition;
+    const token = randomUUID();
+    const giveUpAt = fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS;
+    let backoffMs = 50;
+    for (;;) {
+      if (this.deps.stopping.aborted) return;
+      let result: ClaimResult;
+      try {
+        result = await this.withTimeout('claim', () =>
+          store.claim({
+            task: definition.name,
+            digest: task.published.digest,
+            scheduledMs: fireMs,
+            deadlineMs: definition.deadlineMs,
+            overlap: definition.overlap,
+            leaseTtlMs,
+            token,
+            replica,
+          }),
+        );
+      } catch (error) {
+        this.deps.hub.emit('onStoreError', 'claim', error as Error);
+        if (store.now() > giveUpAt) {
+          this.deps.logger.error('gave up a fire: the store stayed unreachable past its deadline', {
+            task: definition.name,
+            scheduledAt: new Date(fireMs).toISOString(),
+            error: (error as Error).message,
+          });
+          return;
+        }
+        await this.deps.sleep(backoffMs, this.deps.stopping);
+        backoffMs = Math.min(backoffMs * 2, 1_000);
+        continue;
+      }
+      switch (result.kind) {
+        case 'early':
+        case 'recovering':
+        case 'busy':
+          await this.deps.sleep(result.retryInMs + 1, this.deps.stopping);
+          continue;
+        case 'stale':
+          this.deps.onStale();
+          return;
+        case 'before-definition':
+          return;
+        case 'lost':
+          this.deps.knowledge.noteDecided(definition.name, result.decidedMs, '');
+          this.deps.hub.emit('onClaim', { task: definition.name, scheduledAt: new Date(fireMs), result: 'lost' });
+          return;
+        case 'won':
+        case 'skipped':
+        case 'missed':
+          this.deps.knowledge.noteDecided(definition.name, fireMs, token);
+          await this.recordMissed(task, result.previousMs, fireMs, result.kind === 'missed');
+          if (result.kind === 'skipped') {
+            this.deps.hub.emit('onSkip', { task: definition.name, scheduledAt: new Date(fireMs), reason: result.reason, count: 1 });
+          } else if (result.kind === 'won') {
+            this.deps.hub.emit('onClaim', { task: definition.name, scheduledAt: new Date(fireMs), result: 'won' });
+            await this.run(task, fireMs, 'schedule', definition.overlap === 'skip' ? token : undefined);
+          }
+          return;
+      }
+    }
+  }
+
+  /** Pod scope: every replica runs every fire; overlap is judged locally. */
+  async runLocally(task: ScheduledTask, fireMs: number, trigger: FireTrigger, force: boolean): Promise<CompletionContext | undefined> {
+    const name = task.published.definition.name;
+    if (!force && task.published.definition.overlap === 'skip' && this.runningCount(name) > 0) {
+      this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'overlap', count: 1 });
+      return undefined;
+    }
+    return this.run(task, fireMs, trigger, undefined);
+  }
+
+  async run(task: ScheduledTask, fireMs: number, trigger: FireTrigger, leaseToken: string | undefined): Promise<CompletionContext> {
+    const { store, knowledge, hub, replica } = this.deps;
+    const definition = task.published.definition;
+    const identity = {};
+    let finish!: () => void;
+    const handle: RunHandle = { task: definition.name, identity, done: new Promise<void>((r) => (finish = r)) };
+    this.running.add(handle);
+    this.runningByTask.set(definition.name, this.runningCount(definition.name) + 1);
+    if (leaseToken) knowledge.holdLease(definition.name, leaseToken);
+    const renewal = leaseToken ? this.keepLease(definition.name, leaseToken) : undefined;
+    hub.emit('onRunStart', definition.name);
+    const startedMs = store.now();
+    try {
+      const result = await runAttempts({
+        task: definition.name,
+        handler: task.handler,
+        scheduledMs: fireMs,
+        trigger,
+        replica,
+        timeoutMs: definition.timeoutMs,
+        retries: definition.retries,
+        lastStartMs: (trigger === 'manual' ? startedMs : fireMs) + definition.deadlineMs,
+        now: () => store.now(),
+        sleep: this.deps.sleep,
+        shutdown: this.deps.shutdown,
+        runIdentity: identity,
+      });
+      const costMs = Math.max(0, store.now() - startedMs);
+      const record: RunRecord = {
+        task: definition.name,
+        scheduledAt: new Date(fireMs).toISOString(),
+        startedAt: new Date(startedMs).toISOString(),
+        durationMs: costMs,
+        outcome: result.outcome,
+        attempts: result.attempts,
+        replica,
+        trigger,
+      };
+      if (result.error) record.error = result.error.message;
+      if (result.status !== undefined) record.status = result.status;
+      renewal?.abort();
+      await this.persist(definition.name, [record], leaseToken);
+      const context: CompletionContext = {
+        task: definition.name,
+        scheduledAt: new Date(fireMs),
+        startedAt: new Date(startedMs),
+        costMs,
+        ok: result.outcome === 'success',
+        trigger,
+        attempt: result.attempts,
+        outcome: result.outcome,
+        replica,
+        latenessMs: startedMs - fireMs,
+      };
+      if (result.error) context.error = result.error;
+      hub.emit('onComplete', context);
+      return context;
+    } finally {
+      renewal?.abort();
+      if (leaseToken) knowledge.dropLease(leaseToken);
+      this.running.delete(handle);
+      this.runningByTask.set(definition.name, this.runningCount(definition.name) - 1);
+      finish();
+    }
+  }
+
+  /** Renews a run's lease at a third of its TTL, so one lost renewal never frees the task. */
+  private keepLease(task: string, token: string): AbortController {
+    const controller = new AbortController();
+    const { store, leaseTtlMs, sleep, logger } = this.deps;
+    void (async () => {
+      while (!controller.signal.aborted) {
+        await sleep(leaseTtlMs / 3, controller.signal);
+        if (controller.signal.aborted) return;
+        try {
+          const renewal = await this.withTimeout('renew', () => store.renewLease(task, token, leaseTtlMs));
+          if (renewal === 'taken') logger.warn('lease of a running task was taken by another run', { task });
+        } catch (error) {
+          this.deps.hub.emit('onStoreError', 'renew', error as Error);
+        }
+      }
+    })();
+    return controller;
+  }
+
+  private async recordMissed(task: ScheduledTask, previousMs: number | undefined, fireMs: number, includeFire: boolean): Promise<void> {
+    if (previousMs === undefined) {
+      if (!includeFire) return;
+    }
+    const name = task.published.definition.name;
+    const after = Math.max(previousMs ?? fireMs, task.published.sinceMs - 1);
+    const between = previousMs === undefined ? { count: 0, latest: [] } : firesBetween(task.trigger, after, fireMs, MISSED_HISTORY_ENTRIES);
+    const fires = includeFire ? [...between.latest, fireMs].slice(-MISSED_HISTORY_ENTRIES) : between.latest;
+    const count = between.count + (includeFire ? 1 : 0);
+    if (count === 0) return;
+    const records: RunRecord[] = fires.map((ms) => ({
+      task: name,
+      scheduledAt: new Date(ms).toISOString(),
+      startedAt: null,
+      durationMs: null,
+      outcome: 'missed',
+      attempts: 0,
+      replica: this.deps.replica,
+      trigger: 'schedule',
+    }));
+    this.deps.logger.warn('fires missed: no replica could start them within their deadline', {
+      task: name,
+      count,
+      latest: new Date(fires[fires.length - 1] ?? fireMs).toISOString(),
+    });
+    this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(fires[fires.length - 1] ?? fireMs), reason: 'missed', count });
+    await this.persist(name, records, undefined);
+  }
+
+  /** History is worth a few retries; after that the lease TTL frees the task anyway. */
+  private async persist(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.withTimeout('complete', () => this.deps.store.complete(task, records, leaseToken));
+        return;
+      } catch (error) {
+        this.deps.hub.emit('onStoreError', 'complete', error as Error);
+        if (attempt >= 10) {
+          this.deps.logger.error('could not record a run in the store', { task, error: (error as Error).message });
+          return;
+        }
+        await this.deps.sleep(Math.min(100 * 2 ** attempt, 2_000));
+      }
+    }
+  }
+
+  withTimeout<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return withTimeout(operation, this.deps.storeTimeoutMs, call);
+  }
+}
+
+export async function withTimeout<T>(operation: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`store operation "${operation}" timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([call(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,39 @@
+import type { DefinitionSet } from '../definitions.js';
+import type { PauseState, RecoverySnapshot } from '../store/task-store.js';
+
+/**
+ * What this replica has learned from the store. If the store loses its state (Redis restarted
+ * without persistence), the replicas hand this back so decided fires stay decided and pauses stay.
+ */
+export class ReplicaKnowledge {
+  set: DefinitionSet | undefined;
+  private readonly decided = new Map<string, { scheduledMs: number; token: string }>();
+  readonly pauses = new Map<string, PauseState>();
+  private readonly leases = new Map<string, { task: string; token: string }>();
+
+  constructor(private readonly leaseTtlMs: number) {}
+
+  noteDecided(task: string, scheduledMs: number, token: string): void {
+    const known = this.decided.get(task);
+    if (!known || known.scheduledMs < scheduledMs || (known.scheduledMs === scheduledMs && token !== '')) {
+      this.decided.set(task, { scheduledMs, token });
+    }
+  }
+
+  holdLease(task: string, token: string): void {
+    this.leases.set(token, { task, token });
+  }
+
+  dropLease(token: string): void {
+    this.leases.delete(token);
+  }
+
+  snapshot(): RecoverySnapshot {
+    return {
+      set: this.set,
+      decided: [...this.decided].map(([task, d]) => ({ task, scheduledMs: d.scheduledMs, token: d.token })),
+      pauses: [...this.pauses].map(([task, state]) => ({ task, state })),
+      leases: [...this.leases.values()].map((l) => ({ ...l, ttlMs: this.leaseTtlMs })),
+    };
+  }
+}

@@ -1,0 +1,97 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { TaskTimeoutError } from '../errors.js';
+import type { FireTrigger, TaskHandler } from '../task.js';
+import type { Sleep } from '../time.js';
+
+/** Marks code running inside a task, so `stop()` called from a task does not wait for that task. */
+export const currentRun = new AsyncLocalStorage<object>();
+
+export interface AttemptPlan {
+  task: string;
+  handler: TaskHandler;
+  scheduledMs: number;
+  trigger: FireTrigger;
+  replica: string;
+  timeoutMs: number;
+  retries: number;
+  /** A retry must start by this instant (the fire's deadline). */
+  lastStartMs: number;
+  now: () => number;
+  sleep: Sleep;
+  /** Aborts every attempt when the scheduler shuts down. */
+  shutdown: AbortSignal;
+  runIdentity: object;
+}
+
+export interface AttemptsResult {
+  outcome: 'success' | 'failure' | 'timeout';
+  attempts: number;
+  error?: Error;
+  /** An HTTP-like status reported by the handler's result or error, if any. */
+  status?: number;
+}
+
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_MAX_MS = 5_000;
+
+export async function runAttempts(plan: AttemptPlan): Promise<AttemptsResult> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runOnce(plan, attempt);
+    if (result.outcome === 'success' || attempt > plan.retries || plan.shutdown.aborted) return result;
+    const backoff = Math.min(BACKOFF_BASE_MS * 2 ** (attempt - 1), BACKOFF_MAX_MS) * (0.5 + Math.random() / 2);
+    if (plan.now() + backoff > plan.lastStartMs) return result;
+    await plan.sleep(backoff, plan.shutdown);
+    if (plan.shutdown.aborted) return result;
+  }
+}
+
+async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResult> {
+  const controller = new AbortController();
+  const onShutdown = (): void => controller.abort(plan.shutdown.reason);
+  plan.shutdown.addEventListener('abort', onShutdown, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    if (plan.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        controller.abort(new TaskTimeoutError(plan.task, plan.timeoutMs));
+        resolve('timeout');
+      }, plan.timeoutMs);
+    }
+  });
+  const context = {
+    task: plan.task,
+    scheduledAt: new Date(plan.scheduledMs),
+    attempt,
+    trigger: plan.trigger,
+    idempotencyKey: `${plan.task}@${new Date(plan.scheduledMs).toISOString()}`,
+    replica: plan.replica,
+    signal: controller.signal,
+  };
+  const call = currentRun.run(plan.runIdentity, async () => plan.handler(context));
+  try {
+    const settled = await Promise.race([call.then((value) => ({ value })), timedOut]);
+    if (settled === 'timeout') {
+      call.catch(() => {}); // the handler was told to abort; its late failure is not news
+      return { outcome: 'timeout', attempts: attempt, error: new TaskTimeoutError(plan.task, plan.timeoutMs) };
+    }
+    const status = statusOf(settled.value);
+    return status === undefined ? { outcome: 'success', attempts: attempt } : { outcome: 'success', attempts: attempt, status };
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    const status = statusOf(error);
+    const result: AttemptsResult = { outcome: 'failure', attempts: attempt, error: err };
+    if (status !== undefined) result.status = status;
+    return result;
+  } finally {
+    if (timer) clearTimeout(timer);
+    plan.shutdown.removeEventListener('abort', onShutdown);
+  }
+}
+
+function statusOf(value: unknown): number | undefined {
+  if (value !== null && typeof value === 'object' && 'status' in value) {
+    const status = (value as { status: unknown }).status;
+    if (typeof status === 'number') return status;
+  }
+  return undefined;
+}

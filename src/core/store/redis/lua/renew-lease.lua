@@ -1,0 +1,14 @@
+-- renew-lease: extend the lease of a running run, or re-create it if the store lost it.
+-- KEYS[1] lease key of the task
+-- ARGV[1] run token   ARGV[2] lease TTL ms
+-- Returns 'renewed' | 'restored' | 'taken' (another run holds the lease)
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 'renewed'
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 'restored'
+end
+return 'taken'

@@ -1,0 +1,291 @@
+import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import { digestOf, type DefinitionSet, type PublishedTask, type TaskDefinition } from '../../definitions.js';
+import { systemClock, type Clock } from '../../time.js';
+import {
+  HISTORY_LIMIT,
+  type ClaimRequest,
+  type ClaimResult,
+  type LeaseRenewal,
+  type ManualClaimRequest,
+  type ManualClaimResult,
+  type PauseState,
+  type PublishRequest,
+  type PublishResult,
+  type RecoverySnapshot,
+  type RunRecord,
+  type StoreEvent,
+  type SyncState,
+  type TaskStore,
+} from '../task-store.js';
+import { ClockOffsetEstimator } from './clock-offset.js';
+import { RedisKeys } from './keys.js';
+import { LuaScript, type RedisClient } from './lua-script.js';
+
+export interface RedisTaskStoreOptions {
+  /** Groups the replicas that share schedules; every key lives under it. Default "default". */
+  scheduler?: string;
+  /** Local clock; the store's time is this minus the measured offset to Redis TIME. Default: system clock. */
+  clock?: Clock;
+  /**
+   * After Redis lost its state, how long no fire is claimed while live replicas hand back what they
+   * know, in ms. Must exceed the replicas' poll interval. Default 3000.
+   */
+  recoveryWindowMs?: number;
+}
+
+const scripts = {
+  claim: LuaScript.load('claim'),
+  claimManual: LuaScript.load('claim-manual'),
+  renewLease: LuaScript.load('renew-lease'),
+  complete: LuaScript.load('complete'),
+  publish: LuaScript.load('publish'),
+  sync: LuaScript.load('sync'),
+  setPause: LuaScript.load('set-pause'),
+  restoreEpoch: LuaScript.load('restore-epoch'),
+  restoreDefinitions: LuaScript.load('restore-definitions'),
+  restoreTask: LuaScript.load('restore-task'),
+  restorePause: LuaScript.load('restore-pause'),
+};
+
+type Row = Array<string | Row>;
+
+/**
+ * The shared store on Redis (standalone, Sentinel or Cluster through ioredis). Each decision is one
+ * Lua script, and time decisions use the Redis server clock.
+ */
+export class RedisTaskStore implements TaskStore {
+  readonly description: string;
+  private readonly keys: RedisKeys;
+  private readonly clock: Clock;
+  private readonly recoveryWindowMs: number;
+  private readonly offset = new ClockOffsetEstimator();
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private subscriber: RedisClient | undefined;
+  private openCount = 0;
+  private knownEpoch: string | undefined;
+  private recovery: Promise<void> | undefined;
+  private recoverySource: () => RecoverySnapshot = () => ({ set: undefined, decided: [], pauses: [], leases: [] });
+
+  constructor(
+    private readonly redis: RedisClient,
+    options: RedisTaskStoreOptions = {},
+  ) {
+    this.keys = new RedisKeys(options.scheduler ?? 'default');
+    this.clock = options.clock ?? systemClock;
+    this.recoveryWindowMs = options.recoveryWindowMs ?? 3_000;
+    this.description = `redis (scheduler "${this.keys.scheduler}")`;
+  }
+
+  async open(): Promise<void> {
+    if (this.openCount++ > 0) return;
+    const subscriber: RedisClient = this.redis instanceof Cluster ? this.redis.duplicate() : this.redis.duplicate();
+    this.subscriber = subscriber;
+    subscriber.on('error', () => {}); // reconnects by itself; the heartbeat reports outages
+    subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+    // Subscribing may wait for Redis; the heartbeat covers the gap, so do not block start-up on it.
+    subscriber.subscribe(this.keys.channel).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    if (--this.openCount > 0) return;
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    subscriber?.disconnect();
+  }
+
+  now(): number {
+    return this.clock.now() - this.offset.offsetMs;
+  }
+
+  clockOffsetMs(): number {
+    return this.offset.offsetMs;
+  }
+
+  onEvent(listener: (event: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  setRecoverySource(source: () => RecoverySnapshot): void {
+    this.recoverySource = source;
+  }
+
+  async sync(): Promise<SyncState> {
+    const k = this.keys;
+    const sent = this.clock.now();
+    const reply = (await scripts.sync.run(this.redis, [k.epoch, k.definitions, k.pauseSeq], [])) as string[];
+    const received = this.clock.now();
+    const [epoch = '', generation = '0', pauseSeq = '0', seconds = '0', micros = '0'] = reply;
+    this.offset.add(sent, received, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
+    if (epoch === '' || (this.knownEpoch !== undefined && epoch !== this.knownEpoch)) {
+      await this.recover();
+      return this.sync();
+    }
+    this.knownEpoch = epoch;
+    return { generation: Number(generation), pauseSeq: Number(pauseSeq), epoch };
+  }
+
+  async publish(request: PublishRequest): Promise<PublishResult> {
+    const k = this.keys;
+    const pairs = request.tasks.flatMap((t) => [t.name, digestOf(t)]);
+    const reply = (await this.withRecovery(() =>
+      scripts.publish.run(this.redis, [k.epoch, k.definitions], [request.version, request.contentDigest, JSON.stringify(request.tasks), k.channel, ...pairs]),
+    )) as Row;
+    const status = reply[0] as string;
+    const set = parseDefinitions(reply[1] as string[]);
+    if (!set) throw new Error('publish returned no definitions');
+    return { set, accepted: status === 'accepted', conflict: status === 'conflict' };
+  }
+
+  async loadDefinitions(): Promise<DefinitionSet | undefined> {
+    return parseDefinitions((await this.redis.hgetall(this.keys.definitions)) as Record<string, string>);
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const k = this.keys;
+    const reply = (await this.withRecovery(() =>
+      scripts.claim.run(
+        this.redis,
+        [k.epoch, k.definitions, k.taskState(request.task), k.lease(request.task), k.pauses],
+        [request.task, request.digest, request.scheduledMs, request.deadlineMs, request.overlap, request.leaseTtlMs, request.token, request.replica],
+      ),
+    )) as string[];
+    const [kind, a, b] = reply;
+    const previousMs = a === undefined || a === '' ? undefined : Number(a);
+    switch (kind) {
+      case 'won':
+        return { kind: 'won', previousMs, storeNowMs: Number(b) };
+      case 'overlap':
+      case 'paused':
+        return { kind: 'skipped', reason: kind, previousMs };
+      case 'missed':
+        return { kind: 'missed', previousMs };
+      case 'early':
+      case 'recovering':
+      case 'busy':
+        return { kind, retryInMs: Number(a) };
+      case 'stale':
+        return { kind: 'stale' };
+      case 'before':
+        return { kind: 'before-definition' };
+      case 'lost':
+        return { kind: 'lost', decidedMs: Number(a) };
+      default:
+        return { kind: 'lost', decidedMs: request.scheduledMs };
+    }
+  }
+
+  async claimManual(request: ManualClaimRequest): Promise<ManualClaimResult> {
+    const k = this.keys;
+    const reply = (await this.withRecovery(() =>
+      scripts.claimManual.run(this.redis, [k.epoch, k.lease(request.task), k.taskState(request.task)], [request.overlap, request.force ? '1' : '0', request.leaseTtlMs, request.token]),
+    )) as string[];
+    const [kind, a, b] = reply;
+    if (kind === 'overlap') return { kind: 'skipped', reason: 'overlap' };
+    if (kind === 'recovering') return { kind: 'recovering', retryInMs: Number(a) };
+    return { kind: 'won', storeNowMs: Number(a), leased: b === '1' };
+  }
+
+  async renewLease(task: string, token: string, ttlMs: number): Promise<LeaseRenewal> {
+    return (await scripts.renewLease.run(this.redis, [this.keys.lease(task)], [token, ttlMs])) as LeaseRenewal;
+  }
+
+  async complete(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void> {
+    const k = this.keys;
+    await scripts.complete.run(
+      this.redis,
+      [k.taskState(task), k.lease(task), k.history(task)],
+      [leaseToken ?? '', HISTORY_LIMIT, ...records.map((r) => JSON.stringify(r))],
+    );
+  }
+
+  async setPaused(task: string, paused: boolean): Promise<PauseState> {
+    const k = this.keys;
+    const reply = (await this.withRecovery(() =>
+      scripts.setPause.run(this.redis, [k.epoch, k.pauses, k.pauseSeq], [task, paused ? '1' : '0', k.channel]),
+    )) as string[];
+    return { paused, seq: Number(reply[1]) };
+  }
+
+  async pauseStates(): Promise<Map<string, PauseState>> {
+    const raw = (await this.redis.hgetall(this.keys.pauses)) as Record<string, string>;
+    return new Map(Object.entries(raw).map(([task, value]) => [task, parsePause(value)]));
+  }
+
+  async history(task: string, limit: number): Promise<RunRecord[]> {
+    const entries = await this.redis.lrange(this.keys.history(task), 0, Math.max(0, limit - 1));
+    return entries.map((e) => JSON.parse(e) as RunRecord);
+  }
+
+  async lastSuccessMs(task: string): Promise<number | undefined> {
+    const value = await this.redis.hget(this.keys.taskState(task), 'lastSuccess');
+    return value === null ? undefined : Number(value);
+  }
+
+  private onMessage(message: string): void {
+    const event: StoreEvent =
+      message === 'pause' ? { type: 'pause' } : { type: 'definitions', generation: Number(message.split(':')[1] ?? 0) };
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** Runs a script; if Redis answers that it lost its state, restores it and runs the script again. */
+  private async withRecovery(call: () => Promise<unknown>): Promise<unknown> {
+    const reply = await call();
+    if (!Array.isArray(reply) || reply[0] !== 'reset') return reply;
+    await this.recover();
+    return call();
+  }
+
+  /** One recovery at a time per replica; concurrent callers share it. */
+  private recover(): Promise<void> {
+    this.recovery ??= this.restore().finally(() => (this.recovery = undefined));
+    return this.recovery;
+  }
+
+  private async restore(): Promise<void> {
+    const k = this.keys;
+    const epochId = randomBytes(6).toString('hex');
+    this.knownEpoch = (await scripts.restoreEpoch.run(this.redis, [k.epoch], [epochId, this.recoveryWindowMs])) as string;
+    const snapshot = this.recoverySource();
+    const steps: Array<Promise<unknown>> = [];
+    const set = snapshot.set;
+    if (set) {
+      const triples = set.tasks.flatMap((t) => [t.definition.name, t.digest, t.sinceMs]);
+      const body = JSON.stringify(set.tasks.map((t) => t.definition));
+      steps.push(
+        scripts.restoreDefinitions.run(this.redis, [k.definitions], [set.version, set.generation, set.digest, set.publishedAtMs, body, ...triples]),
+      );
+    }
+    for (const d of snapshot.decided) steps.push(scripts.restoreTask.run(this.redis, [k.taskState(d.task)], [d.scheduledMs, d.token]));
+    for (const l of snapshot.leases) steps.push(scripts.renewLease.run(this.redis, [k.lease(l.task)], [l.token, l.ttlMs]));
+    for (const p of snapshot.pauses) {
+      steps.push(scripts.restorePause.run(this.redis, [k.pauses, k.pauseSeq], [p.task, p.state.paused ? '1' : '0', p.state.seq]));
+    }
+    await Promise.all(steps);
+  }
+}
+
+function parsePause(value: string): PauseState {
+  const [flag, seq] = value.split(':');
+  return { paused: flag === '1', seq: Number(seq ?? 0) };
+}
+
+function parseDefinitions(raw: string[] | Record<string, string>): DefinitionSet | undefined {
+  const fields: Record<string, string> = Array.isArray(raw) ? {} : raw;
+  if (Array.isArray(raw)) for (let i = 0; i + 1 < raw.length; i += 2) fields[raw[i]!] = raw[i + 1]!;
+  if (fields.version === undefined || fields.body === undefined) return undefined;
+  const definitions = JSON.parse(fields.body) as TaskDefinition[];
+  const tasks: PublishedTask[] = definitions.map((definition) => ({
+    definition,
+    digest: fields[`d:${definition.name}`] ?? digestOf(definition),
+    sinceMs: Number(fields[`s:${definition.name}`] ?? 0),
+  }));
+  return {
+    version: Number(fields.version),
+    generation: Number(fields.generation ?? 0),
+    digest: fields.digest ?? '',
+    publishedAtMs: Number(fields.publishedAt ?? 0),
+    tasks,
+  };
+}

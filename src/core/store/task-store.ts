@@ -1,0 +1,132 @@
+import type { DefinitionSet, TaskDefinition } from '../definitions.js';
+import type { FireTrigger, Overlap } from '../task.js';
+
+export type RunOutcome = 'success' | 'failure' | 'timeout' | 'missed';
+
+/** One entry of a task's history (the last 100 are kept). */
+export interface RunRecord {
+  task: string;
+  scheduledAt: string;
+  startedAt: string | null;
+  durationMs: number | null;
+  outcome: RunOutcome;
+  attempts: number;
+  replica: string;
+  trigger: FireTrigger;
+  error?: string;
+  /** HTTP status of the last attempt, for HTTP tasks. */
+  status?: number;
+}
+
+export interface ClaimRequest {
+  task: string;
+  digest: string;
+  scheduledMs: number;
+  deadlineMs: number;
+  overlap: Overlap;
+  leaseTtlMs: number;
+  /** Unique per fire attempt of a replica; a retried claim with the same token is idempotent. */
+  token: string;
+  replica: string;
+}
+
+/**
+ * The store's decision on one fire. Exactly one replica receives a deciding answer
+ * (won, skipped, missed) for a fire; the others receive `lost`.
+ */
+export type ClaimResult =
+  | { kind: 'won'; previousMs: number | undefined; storeNowMs: number }
+  | { kind: 'skipped'; reason: 'overlap' | 'paused'; previousMs: number | undefined }
+  | { kind: 'missed'; previousMs: number | undefined }
+  | { kind: 'lost'; decidedMs: number }
+  | { kind: 'early'; retryInMs: number }
+  | { kind: 'recovering'; retryInMs: number }
+  /** A run that started after this fire was due (catching up) still holds the lease: ask again. */
+  | { kind: 'busy'; retryInMs: number }
+  | { kind: 'stale' }
+  | { kind: 'before-definition' };
+
+export interface ManualClaimRequest {
+  task: string;
+  overlap: Overlap;
+  force: boolean;
+  leaseTtlMs: number;
+  token: string;
+}
+
+export type ManualClaimResult =
+  | { kind: 'won'; storeNowMs: number; leased: boolean }
+  | { kind: 'skipped'; reason: 'overlap' }
+  | { kind: 'recovering'; retryInMs: number };
+
+export type LeaseRenewal = 'renewed' | 'restored' | 'taken';
+
+export interface PublishRequest {
+  version: number;
+  /** Digest of what the caller registered (before delays were anchored): equal sets compare equal. */
+  contentDigest: string;
+  tasks: TaskDefinition[];
+}
+
+export interface PublishResult {
+  /** The set in force after the call: ours if accepted, else the stored one. */
+  set: DefinitionSet;
+  accepted: boolean;
+  /** The stored set has our version but other content: the caller forgot to raise the version. */
+  conflict: boolean;
+}
+
+export interface PauseState {
+  paused: boolean;
+  /** Cluster-wide sequence of pause changes: the higher one wins when states are merged. */
+  seq: number;
+}
+
+/** A cheap heartbeat: what changed since the replica last looked. */
+export interface SyncState {
+  generation: number;
+  pauseSeq: number;
+  /** Identifies the store's state; a new value means the state was lost (e.g. Redis restarted empty). */
+  epoch: string;
+}
+
+/** What a replica knows, handed back to a store that lost its state. */
+export interface RecoverySnapshot {
+  set: DefinitionSet | undefined;
+  /** Per task, the latest fire this replica knows was decided, with its token when the decision was its own. */
+  decided: Array<{ task: string; scheduledMs: number; token: string }>;
+  pauses: Array<{ task: string; state: PauseState }>;
+  leases: Array<{ task: string; token: string; ttlMs: number }>;
+}
+
+export type StoreEvent = { type: 'definitions'; generation: number } | { type: 'pause' };
+
+export interface TaskStore {
+  readonly description: string;
+  /** Starts background machinery (pub/sub). Reference-counted: one per scheduler using the store. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** The store's clock, estimated locally (local clock minus the measured offset). */
+  now(): number;
+  /** Local clock minus the store's clock, in ms, as last measured. */
+  clockOffsetMs(): number;
+  /** Called with every push notification; returns an unsubscribe function. */
+  onEvent(listener: (event: StoreEvent) => void): () => void;
+  /** Where the store asks for what a replica knows after it lost its state. */
+  setRecoverySource(source: () => RecoverySnapshot): void;
+
+  sync(): Promise<SyncState>;
+  publish(request: PublishRequest): Promise<PublishResult>;
+  loadDefinitions(): Promise<DefinitionSet | undefined>;
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  claimManual(request: ManualClaimRequest): Promise<ManualClaimResult>;
+  renewLease(task: string, token: string, ttlMs: number): Promise<LeaseRenewal>;
+  /** Records finished runs (or missed fires) and releases the lease `leaseToken` if still held. */
+  complete(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void>;
+  setPaused(task: string, paused: boolean): Promise<PauseState>;
+  pauseStates(): Promise<Map<string, PauseState>>;
+  history(task: string, limit: number): Promise<RunRecord[]>;
+  lastSuccessMs(task: string): Promise<number | undefined>;
+}
+
+export const HISTORY_LIMIT = 100;

@@ -1,0 +1,13 @@
+export { DistributedScheduler, type SchedulerOptions, type TriggerOptions, type TriggerOutcome, type TaskInfo } from './core/scheduler/distributed-scheduler.js';
+export type { CompletionContext, SkipContext, ClaimContext, SchedulerListener, Logger } from './core/scheduler/types.js';
+export { consoleLogger, silentLogger } from './core/scheduler/types.js';
+export { Task, type TaskOptions, type TaskHandler, type TaskRunContext, type Scope, type Overlap, type FireTrigger, type JsonValue } from './core/task.js';
+export { Triggers } from './core/triggers/triggers.js';
+export { compileTrigger, anchorTrigger, type Trigger, type TriggerSpec, type TriggerTemplate } from './core/triggers/trigger.js';
+export { CronSchedule } from './core/triggers/cron.js';
+export { MemoryTaskStore, type MemoryTaskStoreOptions } from './core/store/memory-task-store.js';
+export { RedisTaskStore, type RedisTaskStoreOptions } from './core/store/redis/redis-task-store.js';
+export type { TaskStore, RunRecord, RunOutcome, PauseState } from './core/store/task-store.js';
+export type { DefinitionSet, TaskDefinition, PublishedTask } from './core/definitions.js';
+export * from './core/errors.js';
+export { systemClock, systemSleep, skewedClock, type Clock, type Sleep } from './core/time.js';
