@@ -7,7 +7,7 @@ export { compileTrigger, anchorTrigger, type Trigger, type TriggerSpec, type Tri
 export { CronSchedule } from './core/triggers/cron.js';
 export { MemoryTaskStore, type MemoryTaskStoreOptions } from './core/store/memory-task-store.js';
 export { RedisTaskStore, type RedisTaskStoreOptions } from './core/store/redis/redis-task-store.js';
-export type { TaskStore, RunRecord, RunOutcome, PauseState } from './core/store/task-store.js';
+export type { TaskStore, RunRecord, RunOutcome, PauseState, ClaimResult, ClaimRequest } from './core/store/task-store.js';
 export type { DefinitionSet, TaskDefinition, PublishedTask } from './core/definitions.js';
 export * from './core/errors.js';
 export { systemClock, systemSleep, skewedClock, type Clock, type Sleep } from './core/time.js';

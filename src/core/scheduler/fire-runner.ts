@@ -48,6 +48,8 @@ const GIVE_UP_MARGIN_MS = 2_000;
 export class FireRunner {
   readonly running = new Set<RunHandle>();
   private readonly runningByTask = new Map<string, number>();
+  /** The claim phase of each task's latest fire: the next fire's claim waits for it. */
+  private readonly claimChains = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: FireRunnerDeps) {}
 
@@ -55,15 +57,37 @@ export class FireRunner {
     return this.runningByTask.get(task) ?? 0;
   }
 
-  /** Cluster scope: claim the fire in the store and run it if this replica wins. */
+  /**
+   * Cluster scope: claim the fire in the store and run it if this replica wins. A replica claims
+   * one task's fires in order: the store keeps a watermark per task, so a later fire's claim
+   * overtaking an earlier one (replies queued behind an outage) would make the earlier one lost.
+   */
   async claimAndRun(task: ScheduledTask, fireMs: number): Promise<void> {
+    const name = task.published.definition.name;
+    const previous = this.claimChains.get(name) ?? Promise.resolve();
+    let claimed!: () => void;
+    const chain = new Promise<void>((resolve) => (claimed = resolve));
+    this.claimChains.set(name, chain);
+    let run: (() => Promise<void>) | undefined;
+    try {
+      await previous;
+      run = await this.claim(task, fireMs);
+    } finally {
+      claimed();
+      if (this.claimChains.get(name) === chain) this.claimChains.delete(name);
+    }
+    await run?.();
+  }
+
+  /** Asks the store until it decides; returns the run to perform when this replica won. */
+  private async claim(task: ScheduledTask, fireMs: number): Promise<(() => Promise<void>) | undefined> {
     const { store, replica, leaseTtlMs } = this.deps;
     const definition = task.published.definition;
     const token = randomUUID();
     const giveUpAt = fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS;
     let backoffMs = 50;
     for (;;) {
-      if (this.deps.stopping.aborted) return;
+      if (this.deps.stopping.aborted) return undefined;
       let result: ClaimResult;
       try {
         result = await this.withTimeout('claim', () =>
@@ -86,27 +110,32 @@ export class FireRunner {
             scheduledAt: new Date(fireMs).toISOString(),
             error: (error as Error).message,
           });
-          return;
+          return undefined;
         }
         await this.deps.sleep(backoffMs, this.deps.stopping);
         backoffMs = Math.min(backoffMs * 2, 1_000);
         continue;
       }
       switch (result.kind) {
+        case 'busy': {
+          // Queued behind a run that started late. If that run is ours, its end is the moment to ask again.
+          const local = [...this.running].find((r) => r.task === definition.name);
+          await Promise.race([local?.done ?? new Promise(() => {}), this.deps.sleep(result.retryInMs + 1, this.deps.stopping)]);
+          continue;
+        }
         case 'early':
         case 'recovering':
-        case 'busy':
           await this.deps.sleep(result.retryInMs + 1, this.deps.stopping);
           continue;
         case 'stale':
           this.deps.onStale();
-          return;
+          return undefined;
         case 'before-definition':
-          return;
+          return undefined;
         case 'lost':
           this.deps.knowledge.noteDecided(definition.name, result.decidedMs, '');
           this.deps.hub.emit('onClaim', { task: definition.name, scheduledAt: new Date(fireMs), result: 'lost' });
-          return;
+          return undefined;
         case 'won':
         case 'skipped':
         case 'missed':
@@ -116,9 +145,10 @@ export class FireRunner {
             this.deps.hub.emit('onSkip', { task: definition.name, scheduledAt: new Date(fireMs), reason: result.reason, count: 1 });
           } else if (result.kind === 'won') {
             this.deps.hub.emit('onClaim', { task: definition.name, scheduledAt: new Date(fireMs), result: 'won' });
-            await this.run(task, fireMs, 'schedule', definition.overlap === 'skip' ? token : undefined);
+            const leaseToken = definition.overlap === 'skip' ? token : undefined;
+            return async () => void (await this.run(task, fireMs, 'schedule', leaseToken));
           }
-          return;
+          return undefined;
       }
     }
   }

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisTaskStore, type ClaimResult } from '../../src/index.js';
+import type { TaskDefinition } from '../../src/core/definitions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { delay } from '../support/wait.js';
+
+let server: RedisServer;
+const clients: Redis[] = [];
+beforeAll(async () => {
+  server = await RedisServer.start();
+});
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await server.stop();
+});
+
+function store(scheduler: string): RedisTaskStore {
+  const redis = new Redis(server.port, '127.0.0.1');
+  clients.push(redis);
+  return new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 0 });
+}
+
+const definition = (name: string, everyMs = 1000): TaskDefinition => ({
+  name,
+  trigger: { kind: 'every', everyMs, startAtMs: 0 },
+  scope: 'cluster',
+  overlap: 'allow',
+  deadlineMs: 10_000,
+  timeoutMs: 0,
+  retries: 0,
+});
+
+/** Publishes a 1 s task and waits until its first fire after the publication is due. */
+async function published(scheduler: string, task = 'job'): Promise<{ s: RedisTaskStore; digest: string; fire: number }> {
+  const s = store(scheduler);
+  await s.sync();
+  const { set } = await s.publish({ version: 1, contentDigest: 'c1', tasks: [definition(task)] });
+  const fire = Math.ceil(set.tasks[0]!.sinceMs / 1000) * 1000;
+  await delay(fire - s.now() + 5);
+  return { s, digest: set.tasks[0]!.digest, fire };
+}
+
+const claim = (s: RedisTaskStore, digest: string, scheduledMs: number, token: string, deadlineMs = 10_000): Promise<ClaimResult> =>
+  s.claim({ task: 'job', digest, scheduledMs, deadlineMs, overlap: 'allow', leaseTtlMs: 5000, token, replica: token });
+
+describe('claim.lua against a real redis-server', () => {
+  it('twenty replicas racing for one fire: exactly one wins, the rest lose', async () => {
+    const { digest, fire } = await published('race');
+    const racers = Array.from({ length: 20 }, () => store('race'));
+    const results = await Promise.all(racers.map((r, i) => claim(r, digest, fire, `t${i}`)));
+    expect(results.filter((r) => r.kind === 'won')).toHaveLength(1);
+    expect(results.filter((r) => r.kind === 'lost')).toHaveLength(19);
+  });
+
+  it('a fire decided long ago stays decided: late replicas lose, the winner retrying its own claim wins again', async () => {
+    const { s, digest, fire } = await published('late');
+    expect((await claim(s, digest, fire, 'winner')).kind).toBe('won');
+    // Another replica, however late or skewed, asking for that fire or an older one.
+    expect(await claim(s, digest, fire, 'late')).toEqual({ kind: 'lost', decidedMs: fire });
+    // A fire from before the definition was published is never run by anyone.
+    expect(await claim(s, digest, fire - 5000, 'late')).toEqual({ kind: 'before-definition' });
+    // The winner's reply got lost and it asks again with the same token: same answer.
+    expect((await claim(s, digest, fire, 'winner')).kind).toBe('won');
+  });
+
+  it('judges time on the Redis clock: a fire 30 s ahead is early, one past its deadline is missed once', async () => {
+    const { s, digest, fire } = await published('clock');
+    const early = await claim(s, digest, fire + 30_000, 'fast-clock');
+    expect(early.kind).toBe('early');
+    expect(early.kind === 'early' && early.retryInMs).toBeGreaterThan(29_000);
+    // With a 1 ms deadline, the fire that is due now is already past it by the time we ask.
+    await delay(5);
+    expect((await claim(s, digest, fire, 'slow-clock', 1)).kind).toBe('missed');
+    expect((await claim(s, digest, fire, 'other', 1)).kind).toBe('lost');
+  });
+
+  it('a replica holding an older definition cannot claim fires of the new one', async () => {
+    const { s, digest, fire } = await published('versions');
+    await s.publish({ version: 2, contentDigest: 'c2', tasks: [definition('job', 2000)] });
+    expect((await claim(s, digest, fire, 'old')).kind).toBe('stale');
+  });
+
+  it('a lower or equal version never replaces the stored set; same version with other content is a conflict', async () => {
+    const s = store('publish');
+    await s.sync();
+    expect((await s.publish({ version: 2, contentDigest: 'a', tasks: [definition('job')] })).accepted).toBe(true);
+    const older = await s.publish({ version: 1, contentDigest: 'b', tasks: [definition('other')] });
+    expect([older.accepted, older.set.version, older.set.tasks.map((t) => t.definition.name)]).toEqual([false, 2, ['job']]);
+    const clash = await s.publish({ version: 2, contentDigest: 'c', tasks: [definition('other')] });
+    expect([clash.accepted, clash.conflict]).toEqual([false, true]);
+    const newer = await s.publish({ version: 3, contentDigest: 'd', tasks: [definition('job'), definition('other')] });
+    expect([newer.accepted, newer.set.generation]).toEqual([true, 2]);
+    // An unchanged task keeps its "since": its schedule continues across the new version.
+    expect(newer.set.tasks[0]!.sinceMs).toBe(older.set.tasks[0]!.sinceMs);
+  });
+
+  it('calls scripts by EVALSHA and reloads them after SCRIPT FLUSH (NOSCRIPT fallback)', async () => {
+    const { s, digest, fire } = await published('noscript');
+    const admin = new Redis(server.port, '127.0.0.1');
+    clients.push(admin);
+    await admin.script('FLUSH');
+    expect((await claim(s, digest, fire, 'after-flush')).kind).toBe('won');
+    const stats = await admin.info('commandstats');
+    expect(stats).toMatch(/cmdstat_evalsha:calls=\d+/);
+  });
+});
