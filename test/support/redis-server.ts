@@ -36,7 +36,9 @@ export class RedisServer {
 
   /** A client for the test itself, failing fast instead of queueing while the server is down. */
   client(): Redis {
-    return new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    const client = new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    client.on('error', () => {});
+    return client;
   }
 
   private async launch(): Promise<void> {
