@@ -153,6 +153,24 @@ describe('timers with injected time', () => {
     expect(Math.max(...time.requestedSleeps)).toBeLessThanOrEqual(30_000);
   });
 
+  it('aligns cron fires to the expression, not to the start time (original: timers drifted from start)', async () => {
+    const time = new FakeTime(Date.parse('2026-01-01T00:00:17Z'));
+    const store = new MemoryTaskStore({ clock: time.clock });
+    const s = scheduler(store, { sleep: time.sleep });
+    const runs: Array<{ scheduled: string; ranAt: string }> = [];
+    s.register(Triggers.cronOf('* * * * *'), new Task('minutely', (ctx) => void runs.push({ scheduled: ctx.scheduledAt.toISOString(), ranAt: new Date(time.nowMs).toISOString() })));
+    await s.start();
+    await time.advance(42_999);
+    expect(runs).toEqual([]);
+    await time.advance(1);
+    for (let i = 0; i < 4; i++) await time.advance(30_000);
+    expect(runs).toEqual([
+      { scheduled: '2026-01-01T00:01:00.000Z', ranAt: '2026-01-01T00:01:00.000Z' },
+      { scheduled: '2026-01-01T00:02:00.000Z', ranAt: '2026-01-01T00:02:00.000Z' },
+      { scheduled: '2026-01-01T00:03:00.000Z', ranAt: '2026-01-01T00:03:00.000Z' },
+    ]);
+  });
+
   it('after a suspension, runs only the latest due fire and records the older ones as missed', async () => {
     const time = new FakeTime(Date.parse('2026-01-01T00:00:00Z'));
     const store = new MemoryTaskStore({ clock: time.clock });
