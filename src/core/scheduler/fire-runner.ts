@@ -248,13 +248,17 @@ export class FireRunner {
     return controller;
   }
 
+  /**
+   * Records the fires nobody decided between the previous decided fire and this one (and this one
+   * too when it was itself missed). Only the replica that decided this fire does it, so each missed
+   * fire is counted once. Without a previous decision (new or lost store state) nothing is inferred.
+   */
   private async recordMissed(task: ScheduledTask, previousMs: number | undefined, fireMs: number, includeFire: boolean): Promise<void> {
-    if (previousMs === undefined) {
-      if (!includeFire) return;
-    }
     const name = task.published.definition.name;
-    const after = Math.max(previousMs ?? fireMs, task.published.sinceMs - 1);
-    const between = previousMs === undefined ? { count: 0, latest: [] } : firesBetween(task.trigger, after, fireMs, MISSED_HISTORY_ENTRIES);
+    const between =
+      previousMs === undefined
+        ? { count: 0, latest: [] as number[] }
+        : firesBetween(task.trigger, Math.max(previousMs, task.published.sinceMs - 1), fireMs, MISSED_HISTORY_ENTRIES);
     const fires = includeFire ? [...between.latest, fireMs].slice(-MISSED_HISTORY_ENTRIES) : between.latest;
     const count = between.count + (includeFire ? 1 : 0);
     if (count === 0) return;
