@@ -1,17 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { JsonValue, Overlap, Scope } from './task.js';
+import type { ResolvedTaskOptions } from './task.js';
 import type { TriggerSpec } from './triggers/trigger.js';
 
 /** One task as published to every replica: everything that decides when and how it fires. */
-export interface TaskDefinition {
+export interface TaskDefinition extends ResolvedTaskOptions {
   name: string;
   trigger: TriggerSpec;
-  scope: Scope;
-  overlap: Overlap;
-  deadlineMs: number;
-  timeoutMs: number;
-  retries: number;
-  payload?: JsonValue;
 }
 
 export interface PublishedTask {
