@@ -34,6 +34,13 @@ export interface TaskOptions {
   timeoutMs?: number;
   /** Extra attempts after a thrown error or a timeout, all inside deadline + timeout. Default 0. */
   retries?: number;
+  /** Published paused: fires are skipped (reason "paused") until the definition changes. Default false. */
+  paused?: boolean;
+  /**
+   * Spreads starts after the scheduled time by up to this many ms, by a fraction derived from the
+   * task and fire (the same on every replica), never reaching the next fire. Default 0.
+   */
+  jitterMs?: number;
   /** Opaque data published with the definition (the sidecar keeps its HTTP call here). */
   payload?: JsonValue;
 }
@@ -46,6 +53,8 @@ export interface ResolvedTaskOptions {
   deadlineMs: number;
   timeoutMs: number;
   retries: number;
+  paused?: boolean;
+  jitterMs?: number;
   payload?: JsonValue;
 }
 
@@ -75,6 +84,8 @@ function resolveTaskOptions(name: string, options: TaskOptions): ResolvedTaskOpt
     timeoutMs: wholeMs(name, 'timeoutMs', options.timeoutMs ?? TASK_DEFAULTS.timeoutMs, 0),
     retries: wholeMs(name, 'retries', options.retries ?? TASK_DEFAULTS.retries, 0),
   };
+  if (options.paused) resolved.paused = true;
+  if (options.jitterMs) resolved.jitterMs = wholeMs(name, 'jitterMs', options.jitterMs, 0);
   if (options.payload !== undefined) resolved.payload = options.payload;
   return resolved;
 }

@@ -35,11 +35,11 @@ describe('recovery', () => {
     const a = replicas.create('a', { store: { recoveryWindowMs: 500 } }).store;
     await a.sync();
     await delay(550);
-    const { set } = await a.publish({ version: 1, contentDigest: 'c', tasks: [{ name: 'job', trigger: { kind: 'every', everyMs: 1000, startAtMs: 0 }, scope: 'cluster', overlap: 'allow', deadlineMs: 30_000, timeoutMs: 0, retries: 0 }] });
+    const { set } = await a.publish({ version: 1, contentDigest: 'c', anchorMs: a.now(), tasks: [{ name: 'job', trigger: { kind: 'every', everyMs: 1000, startAtMs: 0 }, scope: 'cluster', overlap: 'allow', deadlineMs: 30_000, timeoutMs: 0, retries: 0 }] });
     const digest = set.tasks[0]!.digest;
     const fire = Math.ceil(set.tasks[0]!.sinceMs / 1000) * 1000;
     await delay(fire - a.now() + 5);
-    const request = { task: 'job', digest, scheduledMs: fire, deadlineMs: 30_000, overlap: 'allow' as const, leaseTtlMs: 5000 };
+    const request = { task: 'job', digest, scheduledMs: fire, deadlineMs: 30_000, overlap: 'allow' as const, leaseTtlMs: 5000, paused: false };
     expect((await a.claim({ ...request, token: 'a', replica: 'a' })).kind).toBe('won');
     a.setRecoverySource(() => ({ set, decided: [{ task: 'job', scheduledMs: fire, token: 'a' }], pauses: [], leases: [] }));
 

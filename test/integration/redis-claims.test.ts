@@ -35,14 +35,14 @@ const definition = (name: string, everyMs = 1000): TaskDefinition => ({
 async function published(scheduler: string, task = 'job'): Promise<{ s: RedisTaskStore; digest: string; fire: number }> {
   const s = store(scheduler);
   await s.sync();
-  const { set } = await s.publish({ version: 1, contentDigest: 'c1', tasks: [definition(task)] });
+  const { set } = await s.publish({ version: 1, contentDigest: 'c1', anchorMs: s.now(), tasks: [definition(task)] });
   const fire = Math.ceil(set.tasks[0]!.sinceMs / 1000) * 1000;
   await delay(fire - s.now() + 5);
   return { s, digest: set.tasks[0]!.digest, fire };
 }
 
 const claim = (s: RedisTaskStore, digest: string, scheduledMs: number, token: string, deadlineMs = 10_000): Promise<ClaimResult> =>
-  s.claim({ task: 'job', digest, scheduledMs, deadlineMs, overlap: 'allow', leaseTtlMs: 5000, token, replica: token });
+  s.claim({ task: 'job', digest, scheduledMs, deadlineMs, overlap: 'allow', leaseTtlMs: 5000, token, replica: token, paused: false });
 
 describe('claim.lua against a real redis-server', () => {
   it('twenty replicas racing for one fire: exactly one wins, the rest lose', async () => {
@@ -75,21 +75,53 @@ describe('claim.lua against a real redis-server', () => {
     expect((await claim(s, digest, fire, 'other', 1)).kind).toBe('lost');
   });
 
+  it('a winner whose reply was lost keeps its fire even after later fires were decided (review finding)', async () => {
+    const { s, digest, fire } = await published('lost-reply');
+    const request = { task: 'job', digest, deadlineMs: 10_000, overlap: 'skip' as const, leaseTtlMs: 5000, paused: false };
+    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', replica: 'a' })).kind).toBe('won');
+    await delay(fire + 1000 - s.now() + 5);
+    // Another replica decides the next fire (skipped: a's run holds the lease)...
+    expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', replica: 'b' })).kind).toBe('skipped');
+    // ...and a, which never saw its reply, asks again with the same token.
+    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', replica: 'a' })).kind).toBe('won');
+  });
+
+  it('a retried manual trigger with the same token is not refused as an overlap with itself (review finding)', async () => {
+    const { s } = await published('manual-retry');
+    const request = { task: 'job', overlap: 'skip' as const, force: false, leaseTtlMs: 5000, token: 'm1' };
+    expect((await s.claimManual(request)).kind).toBe('won');
+    expect((await s.claimManual(request)).kind).toBe('won');
+    expect((await s.claimManual({ ...request, token: 'm2' })).kind).toBe('skipped');
+  });
+
+  it('hands its knowledge back after a reconnect, so a server that lost recent writes cannot re-decide a fire', async () => {
+    const { s, digest, fire } = await published('rollback');
+    s.setRecoverySource(() => ({ set: undefined, decided: [{ task: 'job', scheduledMs: fire, token: 'a' }], pauses: [], leases: [] }));
+    expect((await claim(s, digest, fire, 'a')).kind).toBe('won');
+    const admin = new Redis(server.port, '127.0.0.1');
+    clients.push(admin);
+    await admin.del('taskino:{rollback}:t:job'); // as if restored from an older snapshot
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await s.sync();
+    expect(await admin.hget('taskino:{rollback}:t:job', 'fire')).toBe(String(fire));
+    expect((await claim(store('rollback'), digest, fire, 'other')).kind).toBe('lost');
+  });
+
   it('a replica holding an older definition cannot claim fires of the new one', async () => {
     const { s, digest, fire } = await published('versions');
-    await s.publish({ version: 2, contentDigest: 'c2', tasks: [definition('job', 2000)] });
+    await s.publish({ version: 2, contentDigest: 'c2', anchorMs: s.now(), tasks: [definition('job', 2000)] });
     expect((await claim(s, digest, fire, 'old')).kind).toBe('stale');
   });
 
   it('a lower or equal version never replaces the stored set; same version with other content is a conflict', async () => {
     const s = store('publish');
     await s.sync();
-    expect((await s.publish({ version: 2, contentDigest: 'a', tasks: [definition('job')] })).accepted).toBe(true);
-    const older = await s.publish({ version: 1, contentDigest: 'b', tasks: [definition('other')] });
+    expect((await s.publish({ version: 2, contentDigest: 'a', anchorMs: s.now(), tasks: [definition('job')] })).accepted).toBe(true);
+    const older = await s.publish({ version: 1, contentDigest: 'b', anchorMs: s.now(), tasks: [definition('other')] });
     expect([older.accepted, older.set.version, older.set.tasks.map((t) => t.definition.name)]).toEqual([false, 2, ['job']]);
-    const clash = await s.publish({ version: 2, contentDigest: 'c', tasks: [definition('other')] });
+    const clash = await s.publish({ version: 2, contentDigest: 'c', anchorMs: s.now(), tasks: [definition('other')] });
     expect([clash.accepted, clash.conflict]).toEqual([false, true]);
-    const newer = await s.publish({ version: 3, contentDigest: 'd', tasks: [definition('job'), definition('other')] });
+    const newer = await s.publish({ version: 3, contentDigest: 'd', anchorMs: s.now(), tasks: [definition('job'), definition('other')] });
     expect([newer.accepted, newer.set.generation]).toEqual([true, 2]);
     // An unchanged task keeps its "since": its schedule continues across the new version.
     expect(newer.set.tasks[0]!.sinceMs).toBe(older.set.tasks[0]!.sinceMs);

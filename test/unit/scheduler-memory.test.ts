@@ -119,6 +119,36 @@ describe('DistributedScheduler on the memory store', () => {
     expect((await s.history('hung'))[0]).toMatchObject({ outcome: 'timeout', error: expect.stringMatching(/timeout of 100 ms/) });
   });
 
+  it('stop() honours the grace period: a run that ignores it is aborted, recorded and stop() resolves (review finding)', async () => {
+    const store = new MemoryTaskStore();
+    const s = scheduler(store, { shutdownGraceMs: 200 });
+    let aborted = false;
+    s.register(Triggers.cronOf('0 0 1 1 *'), new Task('stubborn', (ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => {
+      aborted = true;
+      setTimeout(resolve, 60_000); // even after the abort it does not finish
+    }))));
+    await s.start();
+    const run = s.triggerTask('stubborn');
+    await delay(50);
+    const stopStarted = Date.now();
+    await s.stop();
+    expect(Date.now() - stopStarted).toBeLessThan(2_000);
+    expect(aborted).toBe(true);
+    const result = await run;
+    expect(result.ran && [result.result.outcome, result.result.error?.message]).toEqual(['failure', 'task "stubborn" was stopped: the shutdown grace period ended']);
+  });
+
+  it('runs onceOfDelay(0) and the first fire of periodOfDelay(0, s) (review finding)', async () => {
+    const store = new MemoryTaskStore();
+    const s = scheduler(store);
+    const runs: string[] = [];
+    s.register(Triggers.onceOfDelay(0), new Task('now', () => void runs.push('now')));
+    s.register(Triggers.periodOfDelay(0, 60), new Task('first', () => void runs.push('first')));
+    await s.start();
+    await waitFor(() => runs.length === 2, { timeoutMs: 2_000, what: 'both immediate fires' });
+    expect(runs.sort()).toEqual(['first', 'now']);
+  });
+
   it('rejects bad registrations with clear errors', () => {
     const s = scheduler(new MemoryTaskStore());
     s.register(Triggers.onceOfDelay(1), new Task('one', () => {}));

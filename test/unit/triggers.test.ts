@@ -40,6 +40,14 @@ describe('cron', () => {
     expect(firesIn(cron('0 0 L 2 *'), '2028-01-01T00:00:00Z', '2029-01-01T00:00:00Z')).toEqual(['2028-02-29T00:00:00.000Z']);
   });
 
+  it('ANDs the day fields when one starts with "*", as Vixie cron does (review finding)', () => {
+    // "*/2" days AND Mondays: in January 2026 the odd-numbered Mondays, not every odd day.
+    expect(firesIn(cron('0 0 */2 * 1'), '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z')).toEqual([
+      '2026-01-05T00:00:00.000Z',
+      '2026-01-19T00:00:00.000Z',
+    ]);
+  });
+
   it('accepts names and macros', () => {
     expect(iso(cron('0 9 * jan mon-fri').next(at('2026-01-03T00:00:00Z')))).toBe('2026-01-05T09:00:00.000Z');
     expect(iso(cron('@daily').next(at('2026-01-03T10:00:00Z')))).toBe('2026-01-04T00:00:00.000Z');

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { digestOf, type DefinitionSet, type TaskDefinition } from '../definitions.js';
 import { DuplicateTaskError, InvalidOptionError, SchedulerStateError, UnknownTaskError } from '../errors.js';
-import type { PauseState, RunRecord, TaskStore } from '../store/task-store.js';
+import type { PauseState, PublishResult, RunRecord, TaskStore } from '../store/task-store.js';
 import type { Task, TaskHandler } from '../task.js';
 import { systemSleep, type Sleep } from '../time.js';
 import { anchorTrigger, compileTrigger, type TriggerTemplate } from '../triggers/trigger.js';
@@ -31,6 +31,21 @@ export interface SchedulerOptions {
   shutdownGraceMs?: number;
   /** A store call that takes longer than this counts as failed, in ms. Default 2000. */
   storeTimeoutMs?: number;
+  /**
+   * Builds the handler of a published definition (e.g. an HTTP call from its payload). When given,
+   * it serves every published task, so a replica whose own copy of the definitions lags behind
+   * still runs the published ones; registered handlers are the fallback. Default: none.
+   */
+  handlerFor?: (definition: TaskDefinition) => TaskHandler | undefined;
+}
+
+/** How a definition set offered by `reload()` fared. */
+export interface ReloadResult {
+  accepted: boolean;
+  /** The stored set has this version with other content. */
+  conflict: boolean;
+  /** The set in force now. */
+  set: DefinitionSet;
 }
 
 export interface TriggerOptions {
@@ -69,10 +84,11 @@ export class DistributedScheduler {
   private readonly maxSleepMs: number;
   private readonly shutdownGraceMs: number;
   private readonly storeTimeoutMs: number;
+  private readonly handlerFor: ((definition: TaskDefinition) => TaskHandler | undefined) | undefined;
   private readonly hub: ListenerHub;
   private readonly knowledge: ReplicaKnowledge;
   private readonly runner: FireRunner;
-  private readonly registered = new Map<string, { template: TriggerTemplate; task: Task }>();
+  private registered = new Map<string, { template: TriggerTemplate; task: Task }>();
   private readonly scheduled = new Map<string, ScheduledTask>();
   private readonly queue = new FireQueue();
   private readonly inflight = new Set<Promise<unknown>>();
@@ -101,6 +117,7 @@ export class DistributedScheduler {
     this.maxSleepMs = positive('maxSleepMs', options.maxSleepMs ?? 30_000);
     this.shutdownGraceMs = positive('shutdownGraceMs', options.shutdownGraceMs ?? 30_000);
     this.storeTimeoutMs = positive('storeTimeoutMs', options.storeTimeoutMs ?? 2_000);
+    this.handlerFor = options.handlerFor;
     this.hub = new ListenerHub(this.logger);
     this.knowledge = new ReplicaKnowledge(this.leaseTtlMs);
     this.runner = new FireRunner({
@@ -131,6 +148,30 @@ export class DistributedScheduler {
     if (this.phase !== 'new') throw new SchedulerStateError('setVersion() must be called before start()');
     this.version = version;
     return this;
+  }
+
+  /**
+   * Offers a new set of tasks under `version` while running: it replaces the published set if the
+   * version is higher than the stored one, and every replica switches to it.
+   */
+  async reload(tasks: Array<{ trigger: TriggerTemplate; task: Task }>, version: number): Promise<ReloadResult> {
+    if (this.phase !== 'running') throw new SchedulerStateError(`reload() needs a running scheduler; this one is ${this.phase}`);
+    if (!Number.isInteger(version) || version < 0) throw new InvalidOptionError(`version must be a whole number >= 0, got ${version}`);
+    const registered = new Map<string, { template: TriggerTemplate; task: Task }>();
+    for (const { trigger, task } of tasks) {
+      if (registered.has(task.name)) throw new DuplicateTaskError(task.name);
+      registered.set(task.name, { template: trigger, task });
+    }
+    const previous = { registered: this.registered, version: this.version };
+    this.registered = registered;
+    this.version = version;
+    try {
+      const outcome = await withTimeout('publish', this.storeTimeoutMs * 2, () => this.publishOwn());
+      return { accepted: outcome.accepted, conflict: outcome.conflict, set: outcome.set };
+    } catch (error) {
+      Object.assign(this, previous);
+      throw error;
+    }
   }
 
   addListener(listener: SchedulerListener): this {
@@ -208,7 +249,7 @@ export class DistributedScheduler {
       schedule: t.trigger.describe(),
       scope: t.published.definition.scope,
       nextFireAt: toDate(t.trigger.next(now)),
-      paused: this.knowledge.pauses.get(t.published.definition.name)?.paused ?? false,
+      paused: (t.published.definition.paused ?? false) || (this.knowledge.pauses.get(t.published.definition.name)?.paused ?? false),
       running: this.runner.runningCount(t.published.definition.name),
     }));
   }
@@ -244,7 +285,7 @@ export class DistributedScheduler {
     return state;
   }
 
-  private async publishOwn(): Promise<void> {
+  private async publishOwn(): Promise<PublishResult> {
     await this.store.sync();
     const now = this.store.now();
     const definitions: TaskDefinition[] = [...this.registered.values()].map(({ template, task }) => {
@@ -252,7 +293,7 @@ export class DistributedScheduler {
       return definition;
     });
     const contentDigest = digestOf([...this.registered.values()].map(({ template, task }) => ({ template, options: task.options })));
-    const outcome = await this.store.publish({ version: this.version, contentDigest, tasks: definitions });
+    const outcome = await this.store.publish({ version: this.version, contentDigest, anchorMs: now, tasks: definitions });
     if (outcome.conflict) {
       this.logger.warn('another replica published different definitions under the same version; raise the version to replace them', {
         version: this.version,
@@ -261,6 +302,7 @@ export class DistributedScheduler {
       this.logger.info('adopted newer definitions published by another replica', { version: outcome.set.version, ours: this.version });
     }
     this.apply(outcome.set);
+    return outcome;
   }
 
   /** Switches to a definition set; an older generation never replaces a newer one. */
@@ -281,7 +323,13 @@ export class DistributedScheduler {
     for (const published of set.tasks) {
       const name = published.definition.name;
       if (this.scheduled.has(name)) continue;
-      const handler: TaskHandler | undefined = this.registered.get(name)?.task.handler;
+      let handler: TaskHandler | undefined;
+      try {
+        handler = this.handlerFor?.(published.definition) ?? this.registered.get(name)?.task.handler;
+      } catch (error) {
+        this.logger.error('cannot run a published task on this replica', { task: name, error: (error as Error).message });
+        continue;
+      }
       if (!handler) {
         this.logger.debug('task published by another replica has no handler here; not scheduling it', { task: name });
         continue;
@@ -321,7 +369,7 @@ export class DistributedScheduler {
 
   private async runPodFire(task: ScheduledTask, fireMs: number): Promise<void> {
     const name = task.published.definition.name;
-    if (this.knowledge.pauses.get(name)?.paused) {
+    if (task.published.definition.paused || this.knowledge.pauses.get(name)?.paused) {
       this.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'paused', count: 1 });
       return;
     }
@@ -351,7 +399,7 @@ export class DistributedScheduler {
     const known = this.knowledge.set;
     if (!known || state.generation !== known.generation) {
       const set = await withTimeout('load', this.storeTimeoutMs, () => this.store.loadDefinitions());
-      if (!set || set.version < this.version) await this.publishOwn();
+      if (!set || set.version < this.version) await withTimeout('publish', this.storeTimeoutMs * 2, () => this.publishOwn());
       else this.apply(set);
     }
     if (state.pauseSeq !== this.pauseSeq) {
@@ -389,15 +437,22 @@ export class DistributedScheduler {
     this.pollNow.abort();
     const self = currentRun.getStore();
     await Promise.all(this.loops);
-    // From inside a task, the caller's own claim is among the in-flight work: waiting would deadlock.
-    if (self === undefined) await Promise.allSettled([...this.inflight]);
-    const others = [...this.runner.running].filter((run) => run.identity !== self);
-    if (others.length > 0) {
+    // In-flight work includes runs. From inside a task, the caller's own fire is part of it and
+    // waiting for it would deadlock, so only the other runs are awaited then.
+    const pending = self === undefined
+      ? [...this.inflight, ...[...this.runner.running].map((r) => r.done)]
+      : [...this.runner.running].filter((run) => run.identity !== self).map((r) => r.done);
+    if (pending.length > 0) {
       const grace = new AbortController();
-      await Promise.race([Promise.allSettled(others.map((r) => r.done)), this.sleep(this.shutdownGraceMs, grace.signal)]);
+      const finished = await Promise.race([
+        Promise.allSettled(pending).then(() => true),
+        this.sleep(this.shutdownGraceMs, grace.signal).then(() => false),
+      ]);
       grace.abort();
-      this.shutdown.abort();
-      await Promise.allSettled(others.map((r) => r.done));
+      if (!finished) {
+        this.shutdown.abort(); // runs still going are told to stop; they settle, are recorded and release their leases
+        await Promise.allSettled(pending);
+      }
     }
     // Called from inside a task: stop() resolves now so the task can return; the scheduler counts as
     // stopped (waitForever, onStop) once that task's run has been recorded too.

@@ -1,5 +1,7 @@
 import type { Trigger } from '../triggers/trigger.js';
 
+import { createHash } from 'node:crypto';
+
 /** Bounds the work of catching up after a long suspension of a fast schedule. */
 const MAX_STEPS = 100_000;
 
@@ -30,4 +32,16 @@ export function firesBetween(trigger: Trigger, afterMs: number, beforeMs: number
     if (latest.length > keep) latest.shift();
   }
   return { count, latest };
+}
+
+/**
+ * The jitter of one fire: a fraction of `jitterMs` derived from the task and the fire time, so
+ * every replica waits the same, and always short of the next fire.
+ */
+export function jitterOf(task: string, fireMs: number, jitterMs: number, nextFireMs: number | undefined): number {
+  if (jitterMs <= 0) return 0;
+  const room = nextFireMs === undefined ? jitterMs : Math.min(jitterMs, nextFireMs - fireMs - 1);
+  if (room <= 0) return 0;
+  const fraction = createHash('sha1').update(`${task}@${fireMs}`).digest().readUInt32BE(0) / 2 ** 32;
+  return Math.floor(fraction * room);
 }

@@ -4,7 +4,7 @@ import type { ClaimResult, RunRecord, TaskStore } from '../store/task-store.js';
 import type { FireTrigger, TaskHandler } from '../task.js';
 import type { Sleep } from '../time.js';
 import type { Trigger } from '../triggers/trigger.js';
-import { firesBetween } from './fire-math.js';
+import { firesBetween, jitterOf } from './fire-math.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
 import { runAttempts } from './run-attempts.js';
@@ -71,6 +71,8 @@ export class FireRunner {
     let run: (() => Promise<void>) | undefined;
     try {
       await previous;
+      const jitter = jitterOf(name, fireMs, task.published.definition.jitterMs ?? 0, task.trigger.next(fireMs));
+      if (jitter > 0) await this.deps.sleep(fireMs + jitter - this.deps.store.now(), this.deps.stopping);
       run = await this.claim(task, fireMs);
     } finally {
       claimed();
@@ -100,6 +102,7 @@ export class FireRunner {
             leaseTtlMs,
             token,
             replica,
+            paused: definition.paused ?? false,
           }),
         );
       } catch (error) {
@@ -218,6 +221,7 @@ export class FireRunner {
         latenessMs: startedMs - fireMs,
       };
       if (result.error) context.error = result.error;
+      if (result.status !== undefined) context.status = result.status;
       hub.emit('onComplete', context);
       return context;
     } finally {

@@ -50,6 +50,10 @@ async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResu
   const onShutdown = (): void => controller.abort(plan.shutdown.reason);
   plan.shutdown.addEventListener('abort', onShutdown, { once: true });
   let timer: NodeJS.Timeout | undefined;
+  const shutDown = new Promise<'shutdown'>((resolve) => {
+    if (plan.shutdown.aborted) resolve('shutdown');
+    plan.shutdown.addEventListener('abort', () => resolve('shutdown'), { once: true });
+  });
   const timedOut = new Promise<'timeout'>((resolve) => {
     if (plan.timeoutMs > 0) {
       timer = setTimeout(() => {
@@ -69,10 +73,11 @@ async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResu
   };
   const call = currentRun.run(plan.runIdentity, async () => plan.handler(context));
   try {
-    const settled = await Promise.race([call.then((value) => ({ value })), timedOut]);
-    if (settled === 'timeout') {
+    const settled = await Promise.race([call.then((value) => ({ value })), timedOut, shutDown]);
+    if (settled === 'timeout' || settled === 'shutdown') {
       call.catch(() => {}); // the handler was told to abort; its late failure is not news
-      return { outcome: 'timeout', attempts: attempt, error: new TaskTimeoutError(plan.task, plan.timeoutMs) };
+      const error = settled === 'timeout' ? new TaskTimeoutError(plan.task, plan.timeoutMs) : new Error(`task "${plan.task}" was stopped: the shutdown grace period ended`);
+      return { outcome: settled === 'timeout' ? 'timeout' : 'failure', attempts: attempt, error };
     }
     const status = statusOf(settled.value);
     return status === undefined ? { outcome: 'success', attempts: attempt } : { outcome: 'success', attempts: attempt, status };

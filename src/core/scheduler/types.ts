@@ -34,6 +34,8 @@ export interface CompletionContext {
   replica: string;
   /** Start minus scheduled time, on the store's clock. */
   latenessMs: number;
+  /** A status the handler reported (its result's or error's `status`), e.g. the HTTP status. */
+  status?: number;
 }
 
 export interface SkipContext {

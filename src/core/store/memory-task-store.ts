@@ -79,7 +79,7 @@ export class MemoryTaskStore implements TaskStore {
     const tasks: PublishedTask[] = request.tasks.map((definition) => {
       const digest = digestOf(definition);
       const old = previous.get(definition.name);
-      return { definition, digest, sinceMs: old && old.digest === digest ? old.sinceMs : now };
+      return { definition, digest, sinceMs: old && old.digest === digest ? old.sinceMs : Math.min(now, request.anchorMs) };
     });
     this.set = {
       version: request.version,
@@ -110,7 +110,7 @@ export class MemoryTaskStore implements TaskStore {
     const previousMs = decided?.scheduledMs;
     let result: ClaimResult;
     if (now > request.scheduledMs + request.deadlineMs) result = { kind: 'missed', previousMs };
-    else if (this.pauses.get(request.task)?.paused) result = { kind: 'skipped', reason: 'paused', previousMs };
+    else if (request.paused || this.pauses.get(request.task)?.paused) result = { kind: 'skipped', reason: 'paused', previousMs };
     else if (request.overlap === 'skip' && this.leaseHolder(request.task) !== undefined) {
       const lease = this.leases.get(request.task)!;
       // Same rule as claim.lua: a run that started after this fire was due only queues it.

@@ -28,6 +28,8 @@ export interface ClaimRequest {
   /** Unique per fire attempt of a replica; a retried claim with the same token is idempotent. */
   token: string;
   replica: string;
+  /** The definition itself says paused: the fire is decided as skipped. */
+  paused: boolean;
 }
 
 /**
@@ -65,6 +67,8 @@ export interface PublishRequest {
   version: number;
   /** Digest of what the caller registered (before delays were anchored): equal sets compare equal. */
   contentDigest: string;
+  /** The store time the caller anchored delays at; a new task's "since" is never later than it. */
+  anchorMs: number;
   tasks: TaskDefinition[];
 }
 

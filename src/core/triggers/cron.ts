@@ -23,8 +23,9 @@ interface CronFields {
   daysOfMonth: Set<number>;
   lastDayOfMonth: boolean;
   daysOfWeek: Set<number>;
-  dayOfMonthRestricted: boolean;
-  dayOfWeekRestricted: boolean;
+  /** The field starts with "*" or is "?": Vixie cron then ANDs the day fields instead of ORing them. */
+  dayOfMonthStar: boolean;
+  dayOfWeekStar: boolean;
 }
 
 /**
@@ -117,11 +118,10 @@ export class CronSchedule {
     const lastDay = new Date(Date.UTC(w.year, w.month, 0)).getUTCDate();
     const byMonthDay = f.daysOfMonth.has(w.day) || (f.lastDayOfMonth && w.day === lastDay);
     const byWeekDay = f.daysOfWeek.has(new Date(Date.UTC(w.year, w.month - 1, w.day)).getUTCDay());
-    // Vixie cron: when both day fields are restricted, a day matching either one fires.
-    if (f.dayOfMonthRestricted && f.dayOfWeekRestricted) return byMonthDay || byWeekDay;
-    if (f.dayOfMonthRestricted) return byMonthDay;
-    if (f.dayOfWeekRestricted) return byWeekDay;
-    return true;
+    // Vixie cron: when neither day field starts with "*", a day matching either one fires;
+    // otherwise both must match ("*" and "*/2" expand to their days, so AND is right there).
+    if (f.dayOfMonthStar || f.dayOfWeekStar) return byMonthDay && byWeekDay;
+    return byMonthDay || byWeekDay;
   }
 }
 
@@ -167,7 +167,7 @@ function parseFields(expression: string): CronFields {
     daysOfMonth: new Set(domValues.filter((v): v is number => typeof v === 'number')),
     lastDayOfMonth: domValues.includes('L'),
     daysOfWeek: new Set((f.dayOfWeek.values as Array<number | string>).map((v) => Number(v) % 7)),
-    dayOfMonthRestricted: !['*', '?'].includes(dayOfMonthText),
-    dayOfWeekRestricted: !['*', '?'].includes(dayOfWeekText),
+    dayOfMonthStar: dayOfMonthText.startsWith('*') || dayOfMonthText === '?',
+    dayOfWeekStar: dayOfWeekText.startsWith('*') || dayOfWeekText === '?',
   };
 }

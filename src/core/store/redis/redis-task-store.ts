@@ -29,7 +29,8 @@ export interface RedisTaskStoreOptions {
   clock?: Clock;
   /**
    * After Redis lost its state, how long no fire is claimed while live replicas hand back what they
-   * know, in ms. Must exceed the replicas' poll interval. Default 3000.
+   * know, in ms. It must cover a replica's reconnect backoff plus its heartbeat interval plus a
+   * store timeout (2 s + 1 s + 2 s with the defaults). Default 5000.
    */
   recoveryWindowMs?: number;
 }
@@ -64,6 +65,7 @@ export class RedisTaskStore implements TaskStore {
   private subscriber: RedisClient | undefined;
   private openCount = 0;
   private knownEpoch: string | undefined;
+  private handBackPending = false;
   private recovery: Promise<void> | undefined;
   private recoverySource: () => RecoverySnapshot = () => ({ set: undefined, decided: [], pauses: [], leases: [] });
 
@@ -73,7 +75,15 @@ export class RedisTaskStore implements TaskStore {
   ) {
     this.keys = new RedisKeys(options.scheduler ?? 'default');
     this.clock = options.clock ?? systemClock;
-    this.recoveryWindowMs = options.recoveryWindowMs ?? 3_000;
+    this.recoveryWindowMs = options.recoveryWindowMs ?? 5_000;
+    // After any reconnection, hand back what this replica knows (all merges are monotonic): a server
+    // restored from an older snapshot, or a promoted replica that lagged, keeps its epoch marker
+    // but may have lost recent decisions.
+    let connectedOnce = false;
+    redis.on('ready', () => {
+      if (connectedOnce) this.handBackPending = true;
+      connectedOnce = true;
+    });
     this.description = `redis (scheduler "${this.keys.scheduler}")`;
   }
 
@@ -123,6 +133,13 @@ export class RedisTaskStore implements TaskStore {
       return this.sync();
     }
     this.knownEpoch = epoch;
+    if (this.handBackPending) {
+      this.handBackPending = false;
+      await this.handBack().catch((error: unknown) => {
+        this.handBackPending = true;
+        throw error;
+      });
+    }
     return { generation: Number(generation), pauseSeq: Number(pauseSeq), epoch };
   }
 
@@ -130,7 +147,7 @@ export class RedisTaskStore implements TaskStore {
     const k = this.keys;
     const pairs = request.tasks.flatMap((t) => [t.name, digestOf(t)]);
     const reply = (await this.withRecovery(() =>
-      scripts.publish.run(this.redis, [k.epoch, k.definitions], [request.version, request.contentDigest, JSON.stringify(request.tasks), k.channel, ...pairs]),
+      scripts.publish.run(this.redis, [k.epoch, k.definitions], [request.version, request.contentDigest, JSON.stringify(request.tasks), k.channel, request.anchorMs, ...pairs]),
     )) as Row;
     const status = reply[0] as string;
     const set = parseDefinitions(reply[1] as string[]);
@@ -148,7 +165,7 @@ export class RedisTaskStore implements TaskStore {
       scripts.claim.run(
         this.redis,
         [k.epoch, k.definitions, k.taskState(request.task), k.lease(request.task), k.pauses],
-        [request.task, request.digest, request.scheduledMs, request.deadlineMs, request.overlap, request.leaseTtlMs, request.token, request.replica],
+        [request.task, request.digest, request.scheduledMs, request.deadlineMs, request.overlap, request.leaseTtlMs, request.token, request.replica, request.paused ? '1' : '0'],
       ),
     )) as string[];
     const [kind, a, b] = reply;
@@ -244,9 +261,16 @@ export class RedisTaskStore implements TaskStore {
   }
 
   private async restore(): Promise<void> {
-    const k = this.keys;
     const epochId = randomBytes(6).toString('hex');
-    this.knownEpoch = (await scripts.restoreEpoch.run(this.redis, [k.epoch], [epochId, this.recoveryWindowMs])) as string;
+    const epoch = (await scripts.restoreEpoch.run(this.redis, [this.keys.epoch], [epochId, this.recoveryWindowMs])) as string;
+    await this.handBack();
+    // Only once everything is handed back: a failed step makes the next heartbeat try again.
+    this.knownEpoch = epoch;
+  }
+
+  /** Merges what this replica knows into the store; every step keeps whichever is newer. */
+  private async handBack(): Promise<void> {
+    const k = this.keys;
     const snapshot = this.recoverySource();
     const steps: Array<Promise<unknown>> = [];
     const set = snapshot.set;

@@ -10,6 +10,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local recoverUntil = tonumber(string.match(epoch, ':(%d+)$') or '0')
 if now < recoverUntil then return {'recovering', string.format('%.0f', recoverUntil - now)} end
 local leased = '0'
+-- The same request retried (its reply was lost): it already holds the lease.
+if redis.call('GET', KEYS[2]) == ARGV[4] then return {'won', string.format('%.0f', now), '1'} end
 if ARGV[1] == 'skip' then
   if redis.call('EXISTS', KEYS[2]) == 1 then
     if ARGV[2] ~= '1' then return {'overlap'} end

@@ -6,7 +6,7 @@
 -- KEYS[5] pause hash (field <task> = "<0|1>:<seq>")
 -- ARGV[1] task name        ARGV[2] definition digest   ARGV[3] scheduled ms
 -- ARGV[4] deadline ms      ARGV[5] overlap (skip|allow) ARGV[6] lease TTL ms
--- ARGV[7] claim token      ARGV[8] replica id
+-- ARGV[7] claim token      ARGV[8] replica id          ARGV[9] '1' if the definition is paused
 -- Returns {'won', prev, now} | {'overlap'|'paused'|'missed', prev} | {'lost', decided}
 --       | {'early'|'recovering'|'busy', wait-ms} | {'stale'} | {'before'} | {'reset'}
 -- A running run blocks an overlap:skip fire in two ways: if it started before the fire was due, the
@@ -24,7 +24,10 @@ local scheduled = tonumber(ARGV[3])
 local since = tonumber(redis.call('HGET', KEYS[2], 's:' .. ARGV[1]) or '0')
 if scheduled < since then return {'before'} end
 
-local state = redis.call('HMGET', KEYS[3], 'fire', 'token', 'prev', 'outcome')
+local state = redis.call('HMGET', KEYS[3], 'fire', 'token', 'prev', 'outcome', 'wonFire', 'wonToken', 'wonPrev')
+-- A replica whose 'won' reply was lost asks again with the same token: it keeps the fire even if
+-- later fires were decided meanwhile (they were skipped behind its lease).
+if state[6] == ARGV[7] and state[5] == ARGV[3] then return {'won', state[7] or '', string.format('%.0f', now)} end
 local decided = tonumber(state[1])
 if decided and scheduled <= decided then
   -- The same replica retrying the same claim (its reply was lost) gets the same answer.
@@ -45,7 +48,7 @@ if now > scheduled + tonumber(ARGV[4]) then
   return {'missed', prev}
 end
 local pause = redis.call('HGET', KEYS[5], ARGV[1])
-if pause and string.sub(pause, 1, 1) == '1' then
+if ARGV[9] == '1' or (pause and string.sub(pause, 1, 1) == '1') then
   decide('paused')
   return {'paused', prev}
 end
@@ -61,4 +64,5 @@ if ARGV[5] == 'skip' then
   redis.call('HSET', KEYS[3], 'runStart', string.format('%.0f', now))
 end
 decide('won')
+redis.call('HSET', KEYS[3], 'wonFire', ARGV[3], 'wonToken', ARGV[7], 'wonPrev', prev)
 return {'won', prev, string.format('%.0f', now)}

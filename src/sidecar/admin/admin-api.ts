@@ -1,0 +1,30 @@
+/** The admin API's wire types, shared by the sidecar's server and the CLI's client. */
+export interface TaskSummary {
+  name: string;
+  schedule: string;
+  scope: 'cluster' | 'pod';
+  nextFireAt: string | null;
+  paused: boolean;
+  running: number;
+  lastOutcome: string | null;
+  lastRunAt: string | null;
+}
+
+export interface TriggerResponse {
+  ran: boolean;
+  reason?: 'overlap';
+  outcome?: 'success' | 'failure' | 'timeout';
+  status?: number;
+  durationMs?: number;
+  replica?: string;
+  attempt?: number;
+  scheduledAt?: string;
+  error?: string;
+}
+
+export interface ErrorResponse {
+  error: string;
+  code: string;
+}
+
+export const DEFAULT_ADMIN_SOCKET = '/tmp/taskino.sock';

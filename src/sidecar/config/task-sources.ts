@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { digestOf } from '../../core/definitions.js';
+import type { ConfigProblem } from './config-error.js';
+import { parseTaskFile, type LoadContext, type SidecarTaskSpec } from './task-file.js';
+
+export interface LoadedTasks {
+  tasks: SidecarTaskSpec[];
+  problems: ConfigProblem[];
+  files: string[];
+  /** Newest modification time of the files read, in ms: the set's version (a newer edit wins). */
+  version: number;
+  /** Changes exactly when the content of the set changes. */
+  digest: string;
+}
+
+const TASK_FILE = /\.(ya?ml|json)$/;
+
+/**
+ * Reads task files and directories (a mounted ConfigMap: its data keys appear as files, and the
+ * kubelet's "..data" bookkeeping entries start with a dot and are skipped). All files merge into
+ * one set; any problem anywhere rejects the whole set.
+ */
+export function loadTaskSources(paths: string[], context: LoadContext): LoadedTasks {
+  const problems: ConfigProblem[] = [];
+  const files: string[] = [];
+  for (const path of paths) {
+    try {
+      if (statSync(path).isDirectory()) {
+        const entries = readdirSync(path).filter((name) => !name.startsWith('.') && TASK_FILE.test(name)).sort();
+        if (entries.length === 0) problems.push({ file: path, message: 'the directory holds no .yaml, .yml or .json task file' });
+        files.push(...entries.map((name) => join(path, name)));
+      } else {
+        files.push(path);
+      }
+    } catch (error) {
+      problems.push({ file: path, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+    }
+  }
+  const tasks: SidecarTaskSpec[] = [];
+  const origin = new Map<string, string>();
+  let version = 0;
+  const contents: string[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+      version = Math.max(version, Math.floor(statSync(file).mtimeMs));
+    } catch (error) {
+      problems.push({ file, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+      continue;
+    }
+    contents.push(file, text);
+    const parsed = parseTaskFile(text, file, context);
+    problems.push(...parsed.problems);
+    for (const task of parsed.tasks) {
+      const first = origin.get(task.name);
+      if (first !== undefined) {
+        problems.push({ file, task: task.name, field: 'name', message: `duplicate task name: "${task.name}" is also defined in ${first}` });
+      } else {
+        origin.set(task.name, file);
+        tasks.push(task);
+      }
+    }
+  }
+  return { tasks: problems.length > 0 ? [] : tasks, problems, files, version, digest: digestOf(contents) };
+}
