@@ -47,13 +47,15 @@ export async function runAttempts(plan: AttemptPlan): Promise<AttemptsResult> {
 
 async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResult> {
   const controller = new AbortController();
-  const onShutdown = (): void => controller.abort(plan.shutdown.reason);
-  plan.shutdown.addEventListener('abort', onShutdown, { once: true });
+  let shutdownSeen!: () => void;
+  const shutDown = new Promise<'shutdown'>((resolve) => (shutdownSeen = () => resolve('shutdown')));
+  const onShutdown = (): void => {
+    controller.abort(plan.shutdown.reason);
+    shutdownSeen();
+  };
+  if (plan.shutdown.aborted) onShutdown();
+  else plan.shutdown.addEventListener('abort', onShutdown, { once: true });
   let timer: NodeJS.Timeout | undefined;
-  const shutDown = new Promise<'shutdown'>((resolve) => {
-    if (plan.shutdown.aborted) resolve('shutdown');
-    plan.shutdown.addEventListener('abort', () => resolve('shutdown'), { once: true });
-  });
   const timedOut = new Promise<'timeout'>((resolve) => {
     if (plan.timeoutMs > 0) {
       timer = setTimeout(() => {

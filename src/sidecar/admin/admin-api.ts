@@ -12,6 +12,8 @@ export interface TaskSummary {
 
 export interface TriggerResponse {
   ran: boolean;
+  /** --no-wait: the run was started and the outcome will be in the history. */
+  accepted?: boolean;
   reason?: 'overlap';
   outcome?: 'success' | 'failure' | 'timeout';
   status?: number;

@@ -83,7 +83,13 @@ export class AdminServer {
   }
 
   private async trigger(name: string, body: Record<string, unknown>): Promise<TriggerResponse> {
-    const outcome = await this.scheduler.triggerTask(name, { force: body.force === true });
+    const force = body.force === true;
+    if (body.wait === false) {
+      this.scheduler.tasks().find((t) => t.name === name) ?? (() => { throw new UnknownTaskError(name); })();
+      void this.scheduler.triggerTask(name, { force }).catch((error: Error) => this.logger.error('manual trigger failed', { task: name, error: error.message }));
+      return { ran: false, accepted: true };
+    }
+    const outcome = await this.scheduler.triggerTask(name, { force });
     if (!outcome.ran) return { ran: false, reason: outcome.reason };
     const r = outcome.result;
     const response: TriggerResponse = {

@@ -1,0 +1,99 @@
+import { LOG_LEVELS, createLogger, type LogLevel } from '../../sidecar/runtime/logging.js';
+import { Sidecar } from '../../sidecar/runtime/sidecar.js';
+import { DEFAULT_ADMIN_SOCKET } from '../../sidecar/admin/admin-api.js';
+import { InvalidConfigError } from '../../sidecar/config/config-error.js';
+import { parseDuration } from '../../sidecar/config/duration.js';
+import { helpFor, list, parseFlags, str, type FlagSpec } from '../args.js';
+import { EXIT, UsageError } from '../exit-codes.js';
+
+export const runFlags: Record<string, FlagSpec> = {
+  config: { type: 'string', multiple: true, help: 'task file or directory (repeatable)' },
+  redis: { type: 'string', help: 'redis:// or rediss:// URL; without it, the embedded in-memory store' },
+  'redis-url': { type: 'string', help: 'same as --redis' },
+  scheduler: { type: 'string', help: 'name grouping the replicas that share schedules (default: app name from the pod, else "default")' },
+  'app-url': { type: 'string', default: 'http://127.0.0.1:8080', help: 'the app container URL tasks call' },
+  kube: { type: 'boolean', help: 'watch annotated ConfigMaps (not available in this version)' },
+  'kube-namespace': { type: 'string', help: 'namespace of the ConfigMaps' },
+  'http-port': { type: 'string', default: '9464', help: 'port of /metrics, /healthz, /readyz' },
+  'admin-socket': { type: 'string', default: DEFAULT_ADMIN_SOCKET, help: 'Unix socket of the admin API' },
+  'allow-host': { type: 'string', multiple: true, help: 'a host tasks may call besides the app (repeatable)' },
+  'log-level': { type: 'string', default: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
+  'shutdown-grace': { type: 'string', default: '30s', help: 'on SIGTERM, how long running calls may take to finish' },
+};
+
+export const RUN_USAGE = 'taskino run [--config FILE|DIR]... [--redis URL] [--scheduler NAME] [--app-url URL] [--http-port 9464] [--admin-socket PATH] [--allow-host HOST]... [--log-level info]';
+
+/** The app name of a Deployment's pod from its hostname (`myapp-5d9c7f8b4-x2x7q` → `myapp`). */
+export function schedulerFromHostname(hostname: string | undefined): string | undefined {
+  const match = /^([a-z0-9][a-z0-9-]*?)-[a-z0-9]{6,10}-[a-z0-9]{5}$/.exec(hostname ?? '');
+  return match?.[1];
+}
+
+export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parseFlags(argv, runFlags, env);
+  if (positionals.length > 0) throw new UsageError(`run takes no arguments, got "${positionals.join(' ')}"`);
+  if (values.kube) throw new UsageError('--kube (the ConfigMap source) is not available in this version; mount the ConfigMap and use --config DIR');
+  const configPaths = list(values, 'config');
+  if (configPaths.length === 0) throw new UsageError('run needs at least one --config FILE or DIR (or TASKINO_CONFIG)');
+  const level = str(values, 'log-level') as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const port = Number(str(values, 'http-port'));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--http-port must be a port number from 0 to 65535, got "${str(values, 'http-port')}"`);
+  let appUrl: URL;
+  try {
+    appUrl = new URL(str(values, 'app-url')!);
+  } catch {
+    throw new UsageError(`--app-url must be an absolute URL such as http://127.0.0.1:8080, got "${str(values, 'app-url')}"`);
+  }
+  const grace = parseDuration(str(values, 'shutdown-grace'));
+  if ('error' in grace) throw new UsageError(`--shutdown-grace ${grace.error}`);
+  const redisUrl = str(values, 'redis') ?? str(values, 'redis-url');
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got "${redisUrl.replace(/:[^:@/]*@/, ':***@')}"`);
+  const scheduler = str(values, 'scheduler') ?? schedulerFromHostname(env.HOSTNAME) ?? 'default';
+  const { logger, pino } = createLogger(level);
+
+  let sidecar: Sidecar;
+  try {
+    sidecar = await Sidecar.start({
+      configPaths,
+      redisUrl,
+      scheduler,
+      appUrl,
+      httpPort: port,
+      adminSocket: str(values, 'admin-socket')!,
+      allowHosts: list(values, 'allow-host'),
+      env,
+      logger,
+      shutdownGraceMs: grace.ms,
+    });
+  } catch (error) {
+    if (error instanceof InvalidConfigError) {
+      process.stderr.write(`taskino: ${error.message}\n`);
+      return EXIT.failed;
+    }
+    throw error;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('shutting down: no new claims; waiting for running calls', { signal, graceMs: grace.ms });
+      void sidecar.stop().then(
+        () => {
+          logger.info('stopped');
+          pino.flush();
+          resolve(EXIT.ok);
+        },
+        (error: Error) => {
+          logger.error('shutdown failed', { error: error.message });
+          resolve(EXIT.failed);
+        },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
+
+export const runHelp = (): string => helpFor(RUN_USAGE, runFlags);
