@@ -64,6 +64,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 function article(expected: string): string {
+  if (expected === 'int') return 'a whole number';
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 

@@ -46,7 +46,7 @@ export function parseTaskFile(text: string, file: string, context: LoadContext):
   if (data === null || data === undefined) {
     return { tasks: [], problems: [{ file, message: 'the file is empty: expected a mapping with a "tasks" list' }] };
   }
-  const top = taskFileSchema.safeParse(data);
+  const top = taskFileSchema.safeParse(data, { reportInput: true });
   if (!top.success) {
     for (const issue of top.error.issues) problems.push({ file, field: issue.path.join('.') || undefined, message: describeIssue(issue) } as ConfigProblem);
     return { tasks: [], problems };
@@ -61,7 +61,7 @@ export function parseTaskFile(text: string, file: string, context: LoadContext):
       if (field) problem.field = field;
       problems.push(problem);
     };
-    const parsed = taskSchema.safeParse(rawTask);
+    const parsed = taskSchema.safeParse(rawTask, { reportInput: true });
     if (!parsed.success) {
       for (const issue of parsed.error.issues) add(issue.path.join('.') || undefined, describeIssue(issue));
       return;
