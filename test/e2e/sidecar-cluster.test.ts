@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SidecarProcess } from '../support/cli.js';
 import { CountingApp } from '../support/counting-app.js';
 import { RedisServer } from '../support/redis-server.js';
-import { delay } from '../support/wait.js';
+import { delay, waitFor } from '../support/wait.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -13,6 +13,38 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await redis.stop();
+});
+
+describe('taskino run: Redis credentials', () => {
+  it('connects with an ACL user and password from the URL; with a wrong password it stays up, not ready, and never logs the password', async () => {
+    const admin = redis.client();
+    await admin.call('ACL', 'SETUSER', 'taskino', 'on', '>s3cret-pass', '~*', '&*', '+@all');
+    admin.disconnect();
+    const dir = mkdtempSync(join(tmpdir(), 'taskino-acl-'));
+    writeFileSync(join(dir, 'tasks.yaml'), 'tasks:\n  - {name: t, every: 1s, http: {path: /ok}}\n');
+    const app = await CountingApp.start();
+    const start = (password: string, i: number) =>
+      SidecarProcess.start(`acl-${i}`, ['--config', join(dir, 'tasks.yaml'), '--app-url', app.url, '--http-port', '0', '--admin-socket', join(dir, `a${i}.sock`), '--scheduler', 'acl'], {
+        TASKINO_REDIS_URL: `redis://taskino:${password}@127.0.0.1:${redis.port}`,
+      });
+    const good = start('s3cret-pass', 1);
+    const bad = start('wrong-pass', 2);
+    try {
+      await good.waitForLog((l) => l.msg === 'taskino is running');
+      await waitFor(() => app.callsOf('t').length > 0, { timeoutMs: 10_000, what: 'a run through the ACL user' });
+      const warned = await bad.waitForLog((l) => String(l.msg).startsWith('redis connection error'));
+      expect(String(warned.error)).toMatch(/WRONGPASS/);
+      const probes = await bad.waitForLog((l) => l.msg === 'serving /metrics, /healthz and /readyz');
+      const ready = await fetch(`http://127.0.0.1:${String(probes.port)}/readyz`);
+      expect([ready.status, await ready.text()]).toEqual([503, expect.stringMatching(/^not ready: redis is \w+; definitions not loaded/)]);
+      expect((await fetch(`http://127.0.0.1:${String(probes.port)}/healthz`)).status).toBe(200);
+      await delay(500);
+      expect(JSON.stringify(bad.logs) + bad.stderr).not.toContain('wrong-pass');
+    } finally {
+      await Promise.all([good.stop(), bad.stop()]);
+      await app.stop();
+    }
+  }, 40_000);
 });
 
 describe('taskino run: three replicas on one Redis (real binaries)', () => {

@@ -92,6 +92,7 @@ export class Sidecar {
     const health = new HealthServer(options.httpPort, metrics.registry, () => sidecar?.readiness() ?? Promise.resolve({ ready: false, reasons: ['starting'] }), options.httpHost);
     sidecar = new Sidecar(options, store, redis, scheduler, metrics, admin, health, initial);
     sidecar.port = await health.start();
+    logger.info('serving /metrics, /healthz and /readyz', { port: sidecar.port });
     await scheduler.start();
     metrics.configReloads.inc({ result: 'success' });
     await admin.start();
