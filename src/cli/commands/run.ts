@@ -3,6 +3,9 @@ import { Sidecar } from '../../sidecar/runtime/sidecar.js';
 import { DEFAULT_ADMIN_SOCKET } from '../../sidecar/admin/admin-api.js';
 import { InvalidConfigError } from '../../sidecar/config/config-error.js';
 import { parseDuration } from '../../sidecar/config/duration.js';
+import { FileTaskSource, KubeTaskSource, type TaskSource } from '../../sidecar/config/task-source.js';
+import { resolveNamespace } from '../../sidecar/kube/configmap-source.js';
+import { KubeConfig } from '@kubernetes/client-node';
 import { helpFor, list, parseFlags, str, type FlagSpec } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 
@@ -12,8 +15,8 @@ export const runFlags: Record<string, FlagSpec> = {
   'redis-url': { type: 'string', help: 'same as --redis' },
   scheduler: { type: 'string', help: 'name grouping the replicas that share schedules (default: app name from the pod, else "default")' },
   'app-url': { type: 'string', default: 'http://127.0.0.1:8080', help: 'the app container URL tasks call' },
-  kube: { type: 'boolean', help: 'watch annotated ConfigMaps (not available in this version)' },
-  'kube-namespace': { type: 'string', help: 'namespace of the ConfigMaps' },
+  kube: { type: 'boolean', help: 'watch ConfigMaps annotated taskino.io/scheduler=<scheduler> (in-cluster config or KUBECONFIG)' },
+  'kube-namespace': { type: 'string', help: 'namespace of the ConfigMaps (default: the pod\'s own)' },
   'http-port': { type: 'string', default: '9464', help: 'port of /metrics, /healthz, /readyz' },
   'admin-socket': { type: 'string', default: DEFAULT_ADMIN_SOCKET, help: 'Unix socket of the admin API' },
   'allow-host': { type: 'string', multiple: true, help: 'a host tasks may call besides the app (repeatable)' },
@@ -32,9 +35,9 @@ export function schedulerFromHostname(hostname: string | undefined): string | un
 export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parseFlags(argv, runFlags, env);
   if (positionals.length > 0) throw new UsageError(`run takes no arguments, got "${positionals.join(' ')}"`);
-  if (values.kube) throw new UsageError('--kube (the ConfigMap source) is not available in this version; mount the ConfigMap and use --config DIR');
   const configPaths = list(values, 'config');
-  if (configPaths.length === 0) throw new UsageError('run needs at least one --config FILE or DIR (or TASKINO_CONFIG)');
+  if (values.kube && configPaths.length > 0) throw new UsageError('use either --kube (ConfigMaps) or --config (files), not both');
+  if (!values.kube && configPaths.length === 0) throw new UsageError('run needs --config FILE|DIR (or TASKINO_CONFIG), or --kube to watch ConfigMaps');
   const level = str(values, 'log-level') as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   const port = Number(str(values, 'http-port'));
@@ -51,11 +54,23 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got "${redisUrl.replace(/:[^:@/]*@/, ':***@')}"`);
   const scheduler = str(values, 'scheduler') ?? schedulerFromHostname(env.HOSTNAME) ?? 'default';
   const { logger, pino } = createLogger(level);
+  let source: TaskSource;
+  if (values.kube) {
+    const kubeConfig = new KubeConfig();
+    try {
+      kubeConfig.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
+    } catch (error) {
+      throw new UsageError(`--kube: cannot load a Kubernetes configuration: ${(error as Error).message}`);
+    }
+    source = new KubeTaskSource(kubeConfig, resolveNamespace(str(values, 'kube-namespace'), kubeConfig), scheduler, logger);
+  } else {
+    source = new FileTaskSource(configPaths);
+  }
 
   let sidecar: Sidecar;
   try {
     sidecar = await Sidecar.start({
-      configPaths,
+      source,
       redisUrl,
       scheduler,
       appUrl,

@@ -8,7 +8,7 @@ export interface LoadedTasks {
   tasks: SidecarTaskSpec[];
   problems: ConfigProblem[];
   files: string[];
-  /** Newest modification time of the files read, in ms: the set's version (a newer edit wins). */
+  /** The set's version: newest file modification time in ms, or the ConfigMaps' resourceVersion. */
   version: number;
   /** Changes exactly when the content of the set changes. */
   digest: string;
@@ -37,20 +37,30 @@ export function loadTaskSources(paths: string[], context: LoadContext): LoadedTa
       problems.push({ file: path, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
     }
   }
-  const tasks: SidecarTaskSpec[] = [];
-  const origin = new Map<string, string>();
+  const texts: TaskText[] = [];
   let version = 0;
-  const contents: string[] = [];
   for (const file of files) {
-    let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      texts.push({ file, text: readFileSync(file, 'utf8') });
       version = Math.max(version, Math.floor(statSync(file).mtimeMs));
     } catch (error) {
       problems.push({ file, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
-      continue;
     }
-    contents.push(file, text);
+  }
+  return mergeTaskTexts(texts, context, version, problems);
+}
+
+/** A task file's content and the name errors should give it (a path, or configmap/NAME/KEY). */
+export interface TaskText {
+  file: string;
+  text: string;
+}
+
+/** Parses and merges task files; a duplicate name across files, like any problem, rejects the set. */
+export function mergeTaskTexts(texts: TaskText[], context: LoadContext, version: number, problems: ConfigProblem[] = []): LoadedTasks {
+  const tasks: SidecarTaskSpec[] = [];
+  const origin = new Map<string, string>();
+  for (const { file, text } of texts) {
     const parsed = parseTaskFile(text, file, context);
     problems.push(...parsed.problems);
     for (const task of parsed.tasks) {
@@ -63,5 +73,6 @@ export function loadTaskSources(paths: string[], context: LoadContext): LoadedTa
       }
     }
   }
-  return { tasks: problems.length > 0 ? [] : tasks, problems, files, version, digest: digestOf(contents) };
+  const files = texts.map((t) => t.file);
+  return { tasks: problems.length > 0 ? [] : tasks, problems, files, version, digest: digestOf(texts.flatMap((t) => [t.file, t.text])) };
 }

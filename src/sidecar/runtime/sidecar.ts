@@ -8,14 +8,15 @@ import { Task } from '../../core/task.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { formatProblem, InvalidConfigError } from '../config/config-error.js';
 import type { HttpCall, LoadContext, SidecarTaskSpec } from '../config/task-file.js';
-import { ConfigWatcher } from '../config/config-watcher.js';
-import { loadTaskSources, type LoadedTasks } from '../config/task-sources.js';
+import { KubeTaskSource, type TaskSource } from '../config/task-source.js';
+import type { LoadedTasks } from '../config/task-sources.js';
 import { HealthServer, type Readiness } from '../http/health-server.js';
-import { describeTarget, httpTaskHandler, type HttpTaskContext } from '../http/http-task.js';
+import { httpTaskHandler, type HttpTaskContext } from '../http/http-task.js';
 import { SidecarMetrics } from '../metrics/metrics.js';
 
 export interface SidecarOptions {
-  configPaths: string[];
+  /** Where the task definitions come from. */
+  source: TaskSource;
   /** redis:// or rediss:// URL; without one, the embedded single-process store. */
   redisUrl: string | undefined;
   scheduler: string;
@@ -28,13 +29,10 @@ export interface SidecarOptions {
   logger: Logger;
   /** On SIGTERM, how long running calls may take to finish, in ms. Default 30000. */
   shutdownGraceMs?: number;
-  /** How often task files are re-read even without a change event, in ms. Default 5000. */
-  configPollMs?: number;
 }
 
 /** The program people deploy: task files in, HTTP calls out, metrics and an admin socket beside. */
 export class Sidecar {
-  private watcher: ConfigWatcher | undefined;
   private lastGood: LoadedTasks;
   private lastRejectedDigest: string | undefined;
   private reloading: Promise<void> = Promise.resolve();
@@ -56,23 +54,7 @@ export class Sidecar {
   static async start(options: SidecarOptions): Promise<Sidecar> {
     const { logger } = options;
     const context: LoadContext & HttpTaskContext = { env: options.env, appUrl: options.appUrl, allowHosts: options.allowHosts };
-    const initial = loadTaskSources(options.configPaths, context);
-    if (initial.problems.length > 0) throw new InvalidConfigError(initial.problems);
-
-    let redis: Redis | undefined;
-    let store: TaskStore;
-    if (options.redisUrl) {
-      redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (attempt) => Math.min(attempt * 100, 2_000) });
-      let lastLogged = 0;
-      redis.on('error', (error: Error) => {
-        if (Date.now() - lastLogged > 10_000) logger.warn('redis connection error; retrying', { error: error.message });
-        lastLogged = Date.now();
-      });
-      store = new RedisTaskStore(redis, { scheduler: options.scheduler });
-    } else {
-      logger.warn('no --redis given: using the embedded in-memory store; run a single replica only');
-      store = new MemoryTaskStore();
-    }
+    const { store, redis } = createStore(options);
     const scheduler = new DistributedScheduler(store, {
       logger,
       shutdownGraceMs: options.shutdownGraceMs ?? 30_000,
@@ -84,34 +66,60 @@ export class Sidecar {
     const metrics = new SidecarMetrics(scheduler, store);
     scheduler.addListener(metrics.listener());
     scheduler.addListener(runLogger(logger));
-    for (const spec of initial.tasks) scheduler.register(spec.trigger, toTask(spec, context));
-    scheduler.setVersion(initial.version);
-    metrics.touchTasks(initial.tasks.map((t) => t.name));
-    const admin = new AdminServer(scheduler, options.adminSocket, logger);
+    scheduler.addListener({
+      onReload: (set) => logger.info('definition set switched', { generation: set.generation, version: set.version, tasks: set.tasks.map((t) => t.definition.name) }),
+    });
+    // Probes first, so /readyz can say what start-up is waiting for (e.g. RBAC on ConfigMaps).
     let sidecar: Sidecar | undefined;
-    const health = new HealthServer(options.httpPort, metrics.registry, () => sidecar?.readiness() ?? Promise.resolve({ ready: false, reasons: ['starting'] }), options.httpHost);
-    sidecar = new Sidecar(options, store, redis, scheduler, metrics, admin, health, initial);
-    sidecar.port = await health.start();
-    logger.info('serving /metrics, /healthz and /readyz', { port: sidecar.port });
+    const starting = async (): Promise<Readiness> => ({ ready: false, reasons: [options.source.problem() ?? 'loading task definitions'] });
+    const health = new HealthServer(options.httpPort, metrics.registry, () => sidecar?.readiness() ?? starting(), options.httpHost);
+    const port = await health.start();
+    logger.info('serving /metrics, /healthz and /readyz', { port });
+
+    let notify = (): void => {};
+    await options.source.start(() => notify());
+    const initial = options.source.load(context);
+    if (initial.problems.length > 0) {
+      // Files are read by a person at start-up: stop and say why. ConfigMaps belong to a running
+      // cluster: start with nothing of our own (other replicas' set comes through Redis) and say why.
+      if (!(options.source instanceof KubeTaskSource)) {
+        await health.stop();
+        redis?.disconnect();
+        throw new InvalidConfigError(initial.problems);
+      }
+      logger.error('task definitions rejected; starting with none of our own', { problems: initial.problems.map(formatProblem) });
+    }
+    const accepted = initial.problems.length > 0 ? [] : initial.tasks;
+    for (const spec of accepted) scheduler.register(spec.trigger, toTask(spec, context));
+    scheduler.setVersion(initial.problems.length > 0 ? 0 : initial.version);
+    metrics.touchTasks(accepted.map((t) => t.name));
+    const admin = new AdminServer(scheduler, options.adminSocket, logger);
+    const created = new Sidecar(options, store, redis, scheduler, metrics, admin, health, initial);
+    created.port = port;
     await scheduler.start();
-    metrics.configReloads.inc({ result: 'success' });
+    metrics.configReloads.inc({ result: initial.problems.length > 0 ? 'failure' : 'success' });
     await admin.start();
-    sidecar.watch();
+    sidecar = created;
+    notify = () => void created.reload();
     logger.info('taskino is running', {
-      tasks: initial.tasks.length,
+      tasks: accepted.length,
+      source: options.source.description,
       store: store.description,
       app: options.appUrl.toString(),
-      metrics: `:${sidecar.port}/metrics`,
+      metrics: `:${port}/metrics`,
       adminSocket: options.adminSocket,
     });
-    return sidecar;
+    return created;
   }
 
   /** Stops claiming, lets running calls finish within the grace period, releases leases. */
   async stop(): Promise<void> {
-    this.watcher?.stop();
+    const { logger } = this.options;
+    await this.options.source.stop();
+    logger.debug('task source stopped');
     await this.reloading;
     await this.scheduler.stop();
+    logger.debug('scheduler stopped');
     await this.admin.stop();
     await this.health.stop();
     this.redis?.disconnect();
@@ -121,6 +129,8 @@ export class Sidecar {
     const reasons: string[] = [];
     if (this.redis && this.redis.status !== 'ready') reasons.push(`redis is ${this.redis.status}`);
     if (!this.scheduler.definitions()) reasons.push('definitions not loaded');
+    const sourceProblem = this.options.source.problem();
+    if (sourceProblem) reasons.push(sourceProblem);
     return { ready: reasons.length === 0, reasons };
   }
 
@@ -132,15 +142,10 @@ export class Sidecar {
     return this.reloading;
   }
 
-  private watch(): void {
-    this.watcher = new ConfigWatcher(this.options.configPaths, () => void this.reload(), { pollMs: this.options.configPollMs ?? 5_000 });
-    this.watcher.start();
-  }
-
   private async reloadOnce(): Promise<void> {
     const { logger } = this.options;
     const context = { env: this.options.env, appUrl: this.options.appUrl, allowHosts: this.options.allowHosts };
-    const loaded = loadTaskSources(this.options.configPaths, context);
+    const loaded = this.options.source.load(context);
     if (loaded.digest === this.lastGood.digest || loaded.digest === this.lastRejectedDigest) return;
     if (loaded.problems.length > 0) {
       this.lastRejectedDigest = loaded.digest;
@@ -159,8 +164,25 @@ export class Sidecar {
     this.metrics.configReloads.inc({ result: 'success' });
     this.metrics.touchTasks(loaded.tasks.map((t) => t.name));
     if (result.accepted) logger.info('task definitions reloaded', { tasks: loaded.tasks.length, generation: result.set.generation });
-    else logger.warn('task definitions not published: the store holds a set at least as new', { ours: loaded.version, stored: result.set.version });
+    else if (result.conflict) logger.warn('task definitions differ from the published set of the same version; keeping the published one', { version: loaded.version });
+    else if (result.set.version > loaded.version) logger.warn('task definitions not published: the store holds a newer set', { ours: loaded.version, stored: result.set.version });
+    else logger.debug('task definitions already published by another replica', { version: loaded.version });
   }
+}
+
+function createStore(options: SidecarOptions): { store: TaskStore; redis: Redis | undefined } {
+  const { logger } = options;
+  if (!options.redisUrl) {
+    logger.warn('no --redis given: using the embedded in-memory store; run a single replica only');
+    return { store: new MemoryTaskStore(), redis: undefined };
+  }
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (attempt) => Math.min(attempt * 100, 2_000) });
+  let lastLogged = 0;
+  redis.on('error', (error: Error) => {
+    if (Date.now() - lastLogged > 10_000) logger.warn('redis connection error; retrying', { error: error.message });
+    lastLogged = Date.now();
+  });
+  return { store: new RedisTaskStore(redis, { scheduler: options.scheduler }), redis };
 }
 
 function toTask(spec: SidecarTaskSpec, context: HttpTaskContext): Task {
@@ -190,4 +212,3 @@ function runLogger(logger: Logger) {
   };
 }
 
-export { describeTarget };
