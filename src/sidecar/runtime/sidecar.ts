@@ -71,7 +71,10 @@ export class Sidecar {
     });
     // Probes first, so /readyz can say what start-up is waiting for (e.g. RBAC on ConfigMaps).
     let sidecar: Sidecar | undefined;
-    const starting = async (): Promise<Readiness> => ({ ready: false, reasons: [options.source.problem() ?? 'loading task definitions'] });
+    const starting = async (): Promise<Readiness> => ({
+      ready: false,
+      reasons: [...(redis && redis.status !== 'ready' ? [`redis is ${redis.status}`] : []), options.source.problem() ?? 'definitions not loaded'],
+    });
     const health = new HealthServer(options.httpPort, metrics.registry, () => sidecar?.readiness() ?? starting(), options.httpHost);
     const port = await health.start();
     logger.info('serving /metrics, /healthz and /readyz', { port });
