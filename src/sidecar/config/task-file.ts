@@ -85,11 +85,17 @@ function parseText(text: string, file: string, problems: ConfigProblem[]): unkno
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   for (const error of doc.errors) problems.push({ file, message: `invalid YAML: ${error.message.split('\n')[0]}` });
-  return problems.length > 0 ? undefined : (doc.toJS() as unknown);
+  if (problems.length > 0) return undefined;
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) as unknown; // bounded: an alias bomb is refused, not expanded
+  } catch (error) {
+    problems.push({ file, message: `invalid YAML: ${(error as Error).message.split('\n')[0]}` });
+    return undefined;
+  }
 }
 
 function labelOf(raw: unknown, index: number): string {
-  if (raw && typeof raw === 'object' && 'name' in raw && typeof (raw as { name: unknown }).name === 'string') {
+  if (raw && typeof raw === 'object' && 'name' in raw && typeof (raw as { name: unknown }).name === 'string' && (raw as { name: string }).name !== '') {
     return (raw as { name: string }).name;
   }
   return `#${index + 1}`;
