@@ -57,7 +57,7 @@ describe('the Helm chart (real helm binary)', () => {
     const sidecar = pod.containers.find((c) => c.name === 'taskino')!;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
     expect(sidecar.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(sidecar).toMatchObject({ livenessProbe: { httpGet: { path: '/healthz' } }, readinessProbe: { httpGet: { path: '/readyz' } }, resources: { limits: { memory: '256Mi' } } });
+    expect(sidecar).toMatchObject({ livenessProbe: { httpGet: { path: '/healthz' } }, readinessProbe: { httpGet: { path: '/readyz' }, failureThreshold: 6 }, resources: { limits: { memory: '256Mi' } } });
     for (const c of pod.containers) expect(c.securityContext?.readOnlyRootFilesystem, c.name).toBe(true);
   });
 
@@ -113,12 +113,22 @@ describe('the Helm chart (real helm binary)', () => {
     ['a bad log level', ['sidecar.logLevel=loud'], /logLevel.*(must be one of|value must be one of)/],
     ['a bad Redis URL', ['redis.url=http://redis:6379'], /redis.*url.*(does not match|pattern)/],
     ['a bad shutdown grace', ['sidecar.shutdownGrace=soon'], /shutdownGrace/],
+    ['a fractional shutdown grace (review finding: it would round to 0)', ['sidecar.shutdownGrace=1.5m'], /shutdownGrace/],
     ['an invalid task name', ['tasks.list[0].name=Bad Name'], /name/],
   ])('refuses %s with a message naming the key', (_, sets, message) => {
     const result = helm(['template', 'shop', CHART, ...sets.flatMap((s) => ['--set', s])]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/values don't meet the specifications of the schema/);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('refuses a setup without any Redis and a ServiceMonitor that would select nothing (review findings)', () => {
+    const noRedis = helm(['template', 'shop', CHART, '--set', 'redis.bundled=false']);
+    expect([noRedis.code, noRedis.stderr]).toEqual([1, expect.stringMatching(/set redis.url or redis.existingSecret.name when redis.bundled is false/)]);
+    const blindMonitor = helm(['template', 'shop', CHART, '--set', 'demo.enabled=false,metrics.serviceMonitor.enabled=true']);
+    expect(blindMonitor.stderr).toMatch(/metrics.serviceMonitor needs .*metrics.service.selector/);
+    const service = find(render(join(CHART, 'ci/production-values.yaml')), 'Service', '-metrics') as unknown as { spec: { selector: unknown } };
+    expect(service.spec.selector).toEqual({ app: 'shop' });
   });
 
   it('lets an app chart include the taskino.sidecar template', () => {

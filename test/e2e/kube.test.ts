@@ -58,8 +58,12 @@ describe('taskino run --kube against an API double', () => {
     await delay(600);
     expect(app.callsOf('gamma').length + app.callsOf('delta').length).toBe(0);
 
+    api.apply('renamed', { 'tasks.yaml.bak': 'tasks: []\n' }, ours); // no task file at all: refused, not "delete everything"
+    const empty = await sidecar.waitForLog((l) => l.msg === 'task definitions rejected; the last good definitions keep running');
+    expect((empty.problems as string[]).join('\n')).toMatch(/configmap\/renamed: holds no .yaml, .yml or .json key/);
+    api.delete('renamed');
     api.apply('third', file('alpha', '1s'), ours); // alpha again: the whole change is refused
-    const rejected = await sidecar.waitForLog((l) => l.msg === 'task definitions rejected; the last good definitions keep running');
+    const rejected = await sidecar.waitForLog((l) => l.msg === 'task definitions rejected; the last good definitions keep running' && JSON.stringify(l.problems).includes('third'));
     expect((rejected.problems as string[]).join('\n')).toMatch(/configmap\/third\/tasks\.yaml: task "alpha": name: duplicate task name: "alpha" is also defined in configmap\/first\/tasks\.yaml/);
     const since = Date.now();
     await waitFor(() => calledSince(app, 'alpha', since) && calledSince(app, 'beta', since), { timeoutMs: 3_000, what: 'the last good set to keep running' });

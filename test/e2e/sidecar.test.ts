@@ -145,6 +145,27 @@ describe('taskino run with the memory store (real binary)', () => {
   });
 });
 
+describe('start-up (real binary)', () => {
+  it('exits 1 at once on an invalid task file, leaving nothing running (review finding)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'taskino-bad-'));
+    writeFileSync(join(d, 'tasks.yaml'), 'tasks:\n  - {name: a, every: soon, http: {path: /}}\n');
+    const started = Date.now();
+    const result = await runCli(['run', '--config', join(d, 'tasks.yaml'), '--http-port', '0', '--admin-socket', join(d, 's.sock')], { timeoutMs: 10_000 });
+    expect([result.code, result.stderr]).toEqual([1, expect.stringMatching(/task "a": every: must be a duration/)]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('exits 0 on SIGTERM while start-up still waits for Redis (review finding)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'taskino-wait-'));
+    writeFileSync(join(d, 'tasks.yaml'), 'tasks:\n  - {name: a, every: 1s, http: {path: /}}\n');
+    const s = SidecarProcess.start('waiting', ['--config', join(d, 'tasks.yaml'), '--redis', 'redis://127.0.0.1:1', '--http-port', '0', '--admin-socket', join(d, 's.sock')]);
+    await s.waitForLog((l) => l.msg === 'serving /metrics, /healthz and /readyz');
+    const at = Date.now();
+    expect(await s.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - at).toBeLessThan(3_000);
+  });
+});
+
 describe('reload and shutdown (real binary)', () => {
   it('reloads an edited file, keeps the last good set on an invalid edit, and follows a kubelet ..data swap', async () => {
     const local = await CountingApp.start();

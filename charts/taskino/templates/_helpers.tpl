@@ -98,6 +98,9 @@ the service account (taskino.serviceAccountName) and a writable /tmp: add
       value: {{ join "," . | quote }}
     {{- end }}
     - name: TASKINO_REDIS_URL
+      {{- if not (or .Values.redis.bundled .Values.redis.url .Values.redis.existingSecret.name) }}
+      {{- fail "redis: set redis.url or redis.existingSecret.name when redis.bundled is false" }}
+      {{- end }}
       {{- if .Values.redis.existingSecret.name }}
       valueFrom:
         secretKeyRef:
@@ -124,12 +127,16 @@ the service account (taskino.serviceAccountName) and a writable /tmp: add
       port: taskino-http
     periodSeconds: 10
     failureThreshold: 3
+  {{- if .Values.sidecar.readinessProbe.enabled }}
+  # Pod readiness follows the sidecar's: tolerant, so a short Redis failover does not take the
+  # app out of its Service. Turn it off to keep /readyz for monitoring only.
   readinessProbe:
     httpGet:
       path: /readyz
       port: taskino-http
-    periodSeconds: 5
-    failureThreshold: 2
+    periodSeconds: 10
+    failureThreshold: {{ .Values.sidecar.readinessProbe.failureThreshold }}
+  {{- end }}
   securityContext:
     runAsNonRoot: true
     runAsUser: 10001

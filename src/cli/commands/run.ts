@@ -67,34 +67,20 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
     source = new FileTaskSource(configPaths);
   }
 
-  let sidecar: Sidecar;
-  try {
-    sidecar = await Sidecar.start({
-      source,
-      redisUrl,
-      scheduler,
-      appUrl,
-      httpPort: port,
-      adminSocket: str(values, 'admin-socket')!,
-      allowHosts: list(values, 'allow-host'),
-      env,
-      logger,
-      shutdownGraceMs: grace.ms,
-    });
-  } catch (error) {
-    if (error instanceof InvalidConfigError) {
-      process.stderr.write(`taskino: ${error.message}\n`);
-      return EXIT.failed;
-    }
-    throw error;
-  }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
+  // Signals are handled from the first moment: start-up can wait long (Redis, RBAC), and as PID 1
+  // an unhandled SIGTERM would be ignored until the kubelet's SIGKILL.
+  let sidecar: Sidecar | undefined;
+  let stopping = false;
+  const stopped = new Promise<number>((resolve) => {
     const shutdown = (signal: string): void => {
       if (stopping) return;
       stopping = true;
+      if (!sidecar) {
+        logger.info('stopping during start-up', { signal });
+        return resolve(EXIT.ok);
+      }
       logger.info('shutting down: no new claims; waiting for running calls', { signal, graceMs: grace.ms });
-      void sidecar.stop().then(
+      sidecar.stop().then(
         () => {
           logger.info('stopped');
           pino.flush();
@@ -109,6 +95,32 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+  const starting = Sidecar.start({
+    source,
+    redisUrl,
+    scheduler,
+    appUrl,
+    httpPort: port,
+    adminSocket: str(values, 'admin-socket')!,
+    allowHosts: list(values, 'allow-host'),
+    env,
+    logger,
+    shutdownGraceMs: grace.ms,
+  });
+  try {
+    const started = await Promise.race([starting, stopped.then(() => undefined)]);
+    if (!started) return EXIT.ok;
+    sidecar = started;
+  } catch (error) {
+    if (error instanceof InvalidConfigError) {
+      process.stderr.write(`taskino: ${error.message}\n`);
+      return EXIT.failed;
+    }
+    logger.error('start-up failed', { error: (error as Error).message });
+    process.stderr.write(`taskino: start-up failed: ${(error as Error).message}\n`);
+    return EXIT.failed;
+  }
+  return stopped;
 }
 
 export const runHelp = (): string => helpFor(RUN_USAGE, runFlags);

@@ -226,8 +226,8 @@ function buildHttp(http: RawHttp | undefined, context: LoadContext, add: Add): H
   if (!(HTTP_METHODS as readonly string[]).includes(method)) report('http.method', `must be one of ${HTTP_METHODS.join(', ')}, got "${http.method}"`);
   if ((http.path === undefined) === (http.url === undefined)) {
     report('http', http.path === undefined ? 'needs "path" (relative to the app URL) or "url"' : 'has both "path" and "url": use one');
-  } else if (http.path !== undefined && !http.path.startsWith('/')) {
-    report('http.path', `must start with "/", got "${http.path}"`);
+  } else if (http.path !== undefined && (!http.path.startsWith('/') || http.path.startsWith('//'))) {
+    report('http.path', `must start with a single "/" (it is relative to the app URL), got "${http.path}"`);
   } else if (http.url !== undefined) {
     checkUrl(http.url, context, report);
   }

@@ -59,7 +59,11 @@ export class KubeTaskSource implements TaskSource {
   }
 
   load(context: LoadContext): LoadedTasks {
-    return mergeTaskTexts(this.source.texts(), context, this.source.version());
+    const problems = this.source.emptyConfigMaps().map((name) => ({
+      file: `configmap/${name}`,
+      message: 'holds no .yaml, .yml or .json key: annotated ConfigMaps must contain task files (delete or un-annotate it to remove its tasks)',
+    }));
+    return mergeTaskTexts(this.source.texts(), context, this.source.version(), problems);
   }
 
   problem(): string | undefined {

@@ -74,5 +74,5 @@ export function mergeTaskTexts(texts: TaskText[], context: LoadContext, version:
     }
   }
   const files = texts.map((t) => t.file);
-  return { tasks: problems.length > 0 ? [] : tasks, problems, files, version, digest: digestOf(texts.flatMap((t) => [t.file, t.text])) };
+  return { tasks: problems.length > 0 ? [] : tasks, problems, files, version, digest: digestOf([texts.flatMap((t) => [t.file, t.text]), problems]) };
 }

@@ -15,7 +15,8 @@ export class HealthServer {
     private readonly port: number,
     private readonly registry: Registry,
     private readonly readiness: () => Promise<Readiness>,
-    private readonly host = '0.0.0.0',
+    /** Default: every address, IPv4 and IPv6. */
+    private readonly host?: string,
   ) {}
 
   async start(): Promise<number> {

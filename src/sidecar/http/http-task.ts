@@ -29,14 +29,20 @@ export interface HttpResult {
 
 /** Where a call goes, with `${VAR}` left in: what logs and errors may show. */
 export function describeTarget(call: HttpCall, appUrl: URL): string {
-  return `${call.method} ${call.url ?? new URL(call.path ?? '/', appUrl).toString()}`;
+  return `${call.method} ${call.url ?? appPath(call.path ?? '/', appUrl).toString()}`;
+}
+
+/** A task `path` under the app URL: with --app-url http://app/api, "/jobs/x" is http://app/api/jobs/x. */
+export function appPath(path: string, appUrl: URL): URL {
+  const base = appUrl.href.endsWith('/') ? appUrl.href : `${appUrl.href}/`;
+  return new URL(path.replace(/^\/+/, ''), base);
 }
 
 export function httpTaskHandler(call: HttpCall, context: HttpTaskContext): TaskHandler {
   const maxBody = context.maxBodyBytes ?? 64 * 1024;
   return async (run: TaskRunContext): Promise<HttpResult> => {
     const target = describeTarget(call, context.appUrl);
-    const url = call.url ? new URL(expandEnv(call.url, context.env)) : new URL(expandEnv(call.path ?? '/', context.env), context.appUrl);
+    const url = call.url ? new URL(expandEnv(call.url, context.env)) : appPath(expandEnv(call.path ?? '/', context.env), context.appUrl);
     // Definitions can arrive from other replicas through Redis: check the host here too.
     if (!isAllowedHost(url, context)) {
       throw new HttpTaskError(`${target}: host "${url.host}" is not allowed on this replica (see --allow-host)`);

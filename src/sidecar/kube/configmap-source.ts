@@ -87,6 +87,11 @@ export class ConfigMapSource {
     return this.highestVersion;
   }
 
+  /** Annotated ConfigMaps without any task file key: most likely a renamed key, never an intent to delete every task. */
+  emptyConfigMaps(): string[] {
+    return [...this.configMaps.values()].filter((cm) => !Object.keys(cm.data ?? {}).some((k) => TASK_KEY.test(k))).map((cm) => cm.metadata?.name ?? '?');
+  }
+
   texts(): TaskText[] {
     return [...this.configMaps.values()]
       .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
@@ -111,6 +116,18 @@ export class ConfigMapSource {
   private async watchLoop(): Promise<void> {
     let backoff = 250;
     while (!this.stopSignal.signal.aborted) {
+      if (this.resourceVersion === '') {
+        // Without a resourceVersion a watch only replays what exists: deletions would be missed.
+        try {
+          await this.list();
+        } catch (error) {
+          this.fail('list', error);
+          await this.sleep(backoff, this.stopSignal.signal);
+          backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
+          continue;
+        }
+      }
+      const startedAt = Date.now();
       const outcome = await this.watchOnce().catch((error: unknown) => ({ error }));
       if (this.stopSignal.signal.aborted) return;
       if (outcome === 'relist' || (typeof outcome === 'object' && statusOf(outcome.error) === 410)) {
@@ -126,9 +143,12 @@ export class ConfigMapSource {
         this.fail('watch', outcome.error);
         await this.sleep(backoff, this.stopSignal.signal);
         backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
-        if (this.resourceVersion === '') await this.list().catch((error: unknown) => this.fail('list', error));
+      } else if (Date.now() - startedAt < 1_000) {
+        // A stream that ends at once (a proxy closing it) must not turn into a hot loop.
+        await this.sleep(backoff, this.stopSignal.signal);
+        backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 10_000);
       } else {
-        backoff = 250; // the server closed a healthy watch (timeout): resume at once
+        backoff = 250; // the server closed a healthy watch (its timeout): resume at once
       }
     }
   }

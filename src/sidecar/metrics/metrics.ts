@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { DistributedScheduler } from '../../core/scheduler/distributed-scheduler.js';
 import type { SchedulerListener } from '../../core/scheduler/types.js';
 import type { TaskStore } from '../../core/store/task-store.js';
+import { withTimeout } from '../../core/scheduler/fire-runner.js';
 
 const LATENESS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const DURATION_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -77,11 +78,14 @@ export class SidecarMetrics {
       labelNames: ['task'],
       registers: [registry],
       async collect() {
+        // In parallel and bounded: a scrape must answer even while Redis is slow or cut off.
+        const tasks = scheduler.tasks();
+        const lasts = await Promise.all(tasks.map((t) => withTimeout('lastSuccess', 500, () => store.lastSuccessMs(t.name)).catch(() => undefined)));
         this.reset();
-        for (const t of scheduler.tasks()) {
-          const last = await store.lastSuccessMs(t.name).catch(() => undefined);
+        tasks.forEach((t, i) => {
+          const last = lasts[i];
           if (last !== undefined) this.set({ task: t.name }, last / 1000);
-        }
+        });
       },
     });
     new Gauge({

@@ -36,6 +36,9 @@ export class Sidecar {
   private lastGood: LoadedTasks;
   private lastRejectedDigest: string | undefined;
   private reloading: Promise<void> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 1_000;
+  private stopped = false;
   port = 0;
 
   private constructor(
@@ -79,31 +82,37 @@ export class Sidecar {
     const port = await health.start();
     logger.info('serving /metrics, /healthz and /readyz', { port });
 
-    let notify = (): void => {};
-    await options.source.start(() => notify());
-    const initial = options.source.load(context);
-    if (initial.problems.length > 0) {
-      // Files are read by a person at start-up: stop and say why. ConfigMaps belong to a running
-      // cluster: start with nothing of our own (other replicas' set comes through Redis) and say why.
-      if (!(options.source instanceof KubeTaskSource)) {
-        await health.stop();
-        redis?.disconnect();
-        throw new InvalidConfigError(initial.problems);
-      }
-      logger.error('task definitions rejected; starting with none of our own', { problems: initial.problems.map(formatProblem) });
-    }
-    const accepted = initial.problems.length > 0 ? [] : initial.tasks;
-    for (const spec of accepted) scheduler.register(spec.trigger, toTask(spec, context));
-    scheduler.setVersion(initial.problems.length > 0 ? 0 : initial.version);
-    metrics.touchTasks(accepted.map((t) => t.name));
     const admin = new AdminServer(scheduler, options.adminSocket, logger);
+    let notify = (): void => {};
+    let initial: LoadedTasks;
+    try {
+      await options.source.start(() => notify());
+      initial = options.source.load(context);
+      if (initial.problems.length > 0) {
+        // Files are read by a person at start-up: stop and say why. ConfigMaps belong to a running
+        // cluster: start with nothing of our own (other replicas' set comes through Redis) and say why.
+        if (!(options.source instanceof KubeTaskSource)) throw new InvalidConfigError(initial.problems);
+        logger.error('task definitions rejected; starting with none of our own', { problems: initial.problems.map(formatProblem) });
+      }
+      const accepted = initial.problems.length > 0 ? [] : initial.tasks;
+      for (const spec of accepted) scheduler.register(spec.trigger, toTask(spec, context));
+      scheduler.setVersion(initial.problems.length > 0 ? 0 : initial.version);
+      metrics.touchTasks(accepted.map((t) => t.name));
+      await admin.start(); // before the scheduler: a socket that cannot be created must not leave tasks running
+      await scheduler.start();
+    } catch (error) {
+      // Nothing may outlive a failed start-up: the caller exits.
+      await Promise.allSettled([options.source.stop(), scheduler.stop(), admin.stop(), health.stop()]);
+      redis?.disconnect();
+      throw error;
+    }
+    metrics.configReloads.inc({ result: initial.problems.length > 0 ? 'failure' : 'success' });
     const created = new Sidecar(options, store, redis, scheduler, metrics, admin, health, initial);
     created.port = port;
-    await scheduler.start();
-    metrics.configReloads.inc({ result: initial.problems.length > 0 ? 'failure' : 'success' });
-    await admin.start();
     sidecar = created;
     notify = () => void created.reload();
+    void created.reload(); // an edit made while start-up waited (e.g. for Redis) is not lost
+    const accepted = initial.problems.length > 0 ? [] : initial.tasks;
     logger.info('taskino is running', {
       tasks: accepted.length,
       source: options.source.description,
@@ -118,6 +127,8 @@ export class Sidecar {
   /** Stops claiming, lets running calls finish within the grace period, releases leases. */
   async stop(): Promise<void> {
     const { logger } = this.options;
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.options.source.stop();
     logger.debug('task source stopped');
     await this.reloading;
@@ -139,9 +150,19 @@ export class Sidecar {
 
   /** Re-reads the task files now (also called by the watcher). */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(() => this.reloadOnce()).catch((error: Error) => {
-      this.options.logger.error('reload failed', { error: error.message });
-    });
+    if (this.stopped) return this.reloading;
+    this.reloading = this.reloading.then(() => this.reloadOnce()).then(
+      () => {
+        this.retryDelayMs = 1_000;
+      },
+      (error: Error) => {
+        // The change event will not come again: try again until the store takes it.
+        this.options.logger.error('reload failed; retrying', { error: error.message, retryInMs: this.retryDelayMs });
+        if (this.retryTimer) clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => void this.reload(), this.retryDelayMs);
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
+      },
+    );
     return this.reloading;
   }
 
