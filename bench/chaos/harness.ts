@@ -65,8 +65,9 @@ const FAULTS: Record<Scenario, (ctx: Context) => Promise<void>> = {
   },
   async 'redis-restart'(ctx) {
     const from = Date.now();
+    if (process.env.CHAOS_DEBUG) console.error(`redis restart at ${new Date(from).toISOString()}`);
     await ctx.redis.restart(); // no persistence: every key is gone
-    ctx.outages.push([from, Date.now() + 5_500]); // down, then the recovery window
+    ctx.outages.push([from, Date.now() + 6_500]); // down, then the recovery window (5 s) in which nothing is claimed
   },
   async 'redis-pause'(ctx) {
     const from = Date.now();
@@ -140,26 +141,36 @@ export async function runChaos(name: string, faults: readonly Scenario[], second
     await wait(ctx, ctx.until - Date.now());
   } finally {
     await Promise.all(replicas.map((r) => r.kill('SIGTERM')));
+    if (process.env.CHAOS_DEBUG) console.error(`replica logs in ${work}`);
     await Promise.all([app.stop(), proxy.stop(), redis.stop()]);
   }
   return account(name, app, started + STARTUP_MS, ctx.until - DEADLINE_MS - 2_000, ctx.outages);
 }
 
 function account(scenario: string, app: LedgerApp, from: number, to: number, outages: Array<[number, number]>): ChaosRow {
+  // A run is an attempt 1 reaching the app; a fire whose attempt 1 failed before reaching it
+  // (e.g. a reset keep-alive socket) and whose retry arrived also ran, once.
   const firstAttempts = new Map<string, number>();
+  const retried = new Set<string>();
   let maxLatenessMs = 0;
   for (const e of app.entries) {
-    if (e.trigger !== 'schedule' || e.attempt !== 1) continue;
+    if (e.trigger !== 'schedule') continue;
     const key = `${e.task}@${e.scheduledMs}`;
+    if (e.attempt !== 1) {
+      retried.add(key);
+      continue;
+    }
     firstAttempts.set(key, (firstAttempts.get(key) ?? 0) + 1);
     if (e.scheduledMs >= from && e.scheduledMs <= to && e.task.startsWith('c-')) maxLatenessMs = Math.max(maxLatenessMs, e.startMs - e.scheduledMs);
   }
   const row: ChaosRow = { scenario, expected: 0, ranOnce: 0, duplicates: 0, unexplainedMisses: 0, explainedMisses: 0, overlaps: 0, maxLatenessMs };
-  const explained = (fire: number) => outages.some(([a, b]) => a <= fire && fire + DEADLINE_MS <= b);
+  const merged = mergeWindows(outages);
+  const explained = (fire: number) => merged.some(([a, b]) => a <= fire && fire + DEADLINE_MS <= b);
   for (let i = 0; i < CLUSTER_TASKS; i++) {
     for (let fire = Math.ceil(from / 1000) * 1000; fire <= to; fire += 1000) {
       row.expected++;
-      const runs = firstAttempts.get(`c-${i}@${fire}`) ?? 0;
+      const key = `c-${i}@${fire}`;
+      const runs = firstAttempts.get(key) ?? (retried.has(key) ? 1 : 0);
       if (runs === 1) row.ranOnce++;
       else if (runs > 1) row.duplicates++;
       else if (explained(fire)) row.explainedMisses++;
@@ -170,6 +181,17 @@ function account(scenario: string, app: LedgerApp, from: number, to: number, out
   const slow = app.entries.filter((e) => e.task === 'slow').sort((a, b) => a.startMs - b.startMs);
   for (let i = 1; i < slow.length; i++) if (slow[i]!.startMs < (slow[i - 1]!.endMs ?? Infinity) && slow[i]!.attempt === 1) row.overlaps++;
   return row;
+}
+
+/** Overlapping or touching outage windows merge: back-to-back outages are one long outage. */
+function mergeWindows(windows: Array<[number, number]>): Array<[number, number]> {
+  const merged: Array<[number, number]> = [];
+  for (const [a, b] of [...windows].sort((x, y) => x[0] - y[0])) {
+    const last = merged[merged.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  return merged;
 }
 
 export function table(rows: ChaosRow[]): string {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, cleanEnv } from '../../test/support/cli.js';
 
@@ -36,11 +36,13 @@ export class ChaosReplica {
     }
     this.child = spawn(
       process.execPath,
-      [BIN, 'run', '--config', spec.configDir, '--redis', spec.redisUrl, '--scheduler', 'chaos', '--app-url', spec.appUrl, '--http-port', '0', '--admin-socket', join(spec.workDir, `${spec.name}.sock`), '--log-level', 'warn', '--shutdown-grace', '5s'],
+      [BIN, 'run', '--config', spec.configDir, '--redis', spec.redisUrl, '--scheduler', 'chaos', '--app-url', spec.appUrl, '--http-port', '0', '--admin-socket', join(spec.workDir, `${spec.name}.sock`), '--log-level', process.env.CHAOS_DEBUG ? 'debug' : 'warn', '--shutdown-grace', '5s'],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    const log = process.env.CHAOS_DEBUG ? join(spec.workDir, `${spec.name}.log`) : undefined;
     const keep = (d: Buffer): void => {
       this.output = (this.output + d.toString()).slice(-20_000);
+      if (log) appendFileSync(log, d);
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { digestOf, type DefinitionSet, type TaskDefinition } from '../definitions.js';
@@ -118,6 +119,8 @@ export class DistributedScheduler {
     this.shutdownGraceMs = positive('shutdownGraceMs', options.shutdownGraceMs ?? 30_000);
     this.storeTimeoutMs = positive('storeTimeoutMs', options.storeTimeoutMs ?? 2_000);
     this.handlerFor = options.handlerFor;
+    // Every sleeping claim and run listens on these; dozens at once are expected, not a leak.
+    setMaxListeners(0, this.stopping.signal, this.shutdown.signal);
     this.hub = new ListenerHub(this.logger);
     this.knowledge = new ReplicaKnowledge(this.leaseTtlMs);
     this.runner = new FireRunner({
