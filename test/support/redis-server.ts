@@ -22,10 +22,15 @@ export async function freePort(): Promise<number> {
 export class RedisServer {
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[] = [],
+    private readonly cwd?: string,
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /** `extraArgs` are appended to the command line (e.g. --replicaof, --cluster-enabled yes). */
+  static async start(extraArgs: string[] = [], cwd?: string): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), extraArgs, cwd);
     await server.launch();
     return server;
   }
@@ -44,8 +49,8 @@ export class RedisServer {
   private async launch(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
-      { stdio: 'ignore' },
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs],
+      { stdio: 'ignore', ...(this.cwd ? { cwd: this.cwd } : {}) },
     );
     this.child = child;
     const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -6,12 +6,13 @@ import { parseDuration } from '../../sidecar/config/duration.js';
 import { FileTaskSource, KubeTaskSource, type TaskSource } from '../../sidecar/config/task-source.js';
 import { resolveNamespace } from '../../sidecar/kube/configmap-source.js';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parseRedisUrl } from '../../sidecar/runtime/redis-url.js';
 import { helpFor, list, parseFlags, str, type FlagSpec } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 
 export const runFlags: Record<string, FlagSpec> = {
   config: { type: 'string', multiple: true, help: 'task file or directory (repeatable)' },
-  redis: { type: 'string', help: 'redis:// or rediss:// URL; without it, the embedded in-memory store' },
+  redis: { type: 'string', help: 'redis://, rediss://, redis+sentinel://h:26379,h2:26379/MASTER or redis+cluster://h:7000,h2:7001; without it, the embedded in-memory store' },
   'redis-url': { type: 'string', help: 'same as --redis' },
   scheduler: { type: 'string', help: 'name grouping the replicas that share schedules (default: app name from the pod, else "default")' },
   'app-url': { type: 'string', default: 'http://127.0.0.1:8080', help: 'the app container URL tasks call' },
@@ -51,7 +52,13 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
   const grace = parseDuration(str(values, 'shutdown-grace'));
   if ('error' in grace) throw new UsageError(`--shutdown-grace ${grace.error}`);
   const redisUrl = str(values, 'redis') ?? str(values, 'redis-url');
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got "${redisUrl.replace(/:[^:@/]*@/, ':***@')}"`);
+  if (redisUrl) {
+    try {
+      parseRedisUrl(redisUrl);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   const scheduler = str(values, 'scheduler') ?? schedulerFromHostname(env.HOSTNAME) ?? 'default';
   const { logger, pino } = createLogger(level);
   let source: TaskSource;

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { createRedisClient, parseRedisUrl } from './redis-url.js';
 import { DistributedScheduler } from '../../core/scheduler/distributed-scheduler.js';
 import type { Logger } from '../../core/scheduler/types.js';
 import { MemoryTaskStore } from '../../core/store/memory-task-store.js';
@@ -44,7 +45,7 @@ export class Sidecar {
   private constructor(
     private readonly options: SidecarOptions,
     private readonly store: TaskStore,
-    private readonly redis: Redis | undefined,
+    private readonly redis: Redis | Cluster | undefined,
     readonly scheduler: DistributedScheduler,
     readonly metrics: SidecarMetrics,
     private readonly admin: AdminServer,
@@ -194,13 +195,13 @@ export class Sidecar {
   }
 }
 
-function createStore(options: SidecarOptions): { store: TaskStore; redis: Redis | undefined } {
+function createStore(options: SidecarOptions): { store: TaskStore; redis: Redis | Cluster | undefined } {
   const { logger } = options;
   if (!options.redisUrl) {
     logger.warn('no --redis given: using the embedded in-memory store; run a single replica only');
     return { store: new MemoryTaskStore(), redis: undefined };
   }
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (attempt) => Math.min(attempt * 100, 2_000) });
+  const redis = createRedisClient(parseRedisUrl(options.redisUrl), (attempt) => Math.min(attempt * 100, 2_000));
   let lastLogged = 0;
   redis.on('error', (error: Error) => {
     if (Date.now() - lastLogged > 10_000) logger.warn('redis connection error; retrying', { error: error.message });

@@ -1,0 +1,100 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort, RedisServer } from './redis-server.js';
+import { waitFor } from './wait.js';
+
+/** A primary, a replica and three sentinels on loopback, as a production user outgrows one Redis with. */
+export class SentinelSetup {
+  private constructor(
+    readonly primary: RedisServer,
+    readonly replica: RedisServer,
+    readonly sentinelPorts: number[],
+    private readonly sentinels: ChildProcess[],
+  ) {}
+
+  static readonly master = 'taskino';
+
+  static async start(): Promise<SentinelSetup> {
+    const primary = await RedisServer.start();
+    const replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(primary.port)]);
+    const dir = mkdtempSync(join(tmpdir(), 'taskino-sentinel-'));
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const sentinels = ports.map((port, i) => {
+      const conf = join(dir, `sentinel-${i}.conf`);
+      writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `sentinel monitor ${SentinelSetup.master} 127.0.0.1 ${primary.port} 2`, `sentinel down-after-milliseconds ${SentinelSetup.master} 1000`, `sentinel failover-timeout ${SentinelSetup.master} 5000`, ''].join('\n'));
+      return spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+    });
+    const setup = new SentinelSetup(primary, replica, ports, sentinels);
+    await waitFor(async () => (await setup.sentinelQuery(['SENTINEL', 'REPLICAS', SentinelSetup.master]).catch(() => [])).length > 0, { timeoutMs: 15_000, what: 'the sentinels to see the replica' });
+    return setup;
+  }
+
+  get url(): string {
+    return `redis+sentinel://${this.sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${SentinelSetup.master}`;
+  }
+
+  /** The port of the primary the sentinels name now. */
+  async primaryPort(): Promise<number> {
+    const [, port] = (await this.sentinelQuery(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SentinelSetup.master])) as [string, string];
+    return Number(port);
+  }
+
+  /** A forced failover: the replica is promoted, the old primary becomes its replica. */
+  async failover(): Promise<void> {
+    const before = await this.primaryPort();
+    await this.sentinelQuery(['SENTINEL', 'FAILOVER', SentinelSetup.master]);
+    await waitFor(async () => (await this.primaryPort()) !== before, { timeoutMs: 20_000, what: 'the failover to promote the replica' });
+  }
+
+  private async sentinelQuery(command: string[]): Promise<unknown[]> {
+    const client = new Redis(this.sentinelPorts[0]!, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return (await client.call(command[0]!, ...command.slice(1))) as unknown[];
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sentinels) s.kill('SIGKILL');
+    await Promise.all([this.primary.stop(), this.replica.stop()]);
+  }
+}
+
+/** A Redis Cluster of three primaries on loopback (redis-cli --cluster create). */
+export class ClusterSetup {
+  private constructor(readonly nodes: RedisServer[]) {}
+
+  static async start(): Promise<ClusterSetup> {
+    const dir = mkdtempSync(join(tmpdir(), 'taskino-cluster-'));
+    const nodes: RedisServer[] = [];
+    for (let i = 0; i < 3; i++) nodes.push(await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000'], dir));
+    execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' });
+    const setup = new ClusterSetup(nodes);
+    await waitFor(async () => {
+      const infos = await Promise.all(nodes.map(async (n) => {
+        const c = n.client();
+        try {
+          return await c.call('CLUSTER', 'INFO');
+        } finally {
+          c.disconnect();
+        }
+      }));
+      return infos.every((info) => String(info).includes('cluster_state:ok'));
+    }, { timeoutMs: 20_000, what: 'the cluster to be ok' });
+    return setup;
+  }
+
+  get url(): string {
+    return `redis+cluster://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+  }
+}
