@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisServer } from '../../test/support/redis-server.js';
 import { TcpProxy } from '../../test/support/tcp-proxy.js';
+import { ClusterSetup, SentinelSetup } from '../../test/support/redis-topologies.js';
 import { delay } from '../../test/support/wait.js';
 import { LedgerApp, type AppFault } from './ledger-app.js';
 import { ChaosReplica } from './replica.js';
 
-export const SCENARIOS = ['kill', 'redis-restart', 'redis-pause', 'redis-pause-long', 'netcut', 'skew', 'app-faults', 'config-change'] as const;
+export const SCENARIOS = ['kill', 'redis-restart', 'redis-pause', 'redis-pause-long', 'netcut', 'skew', 'app-faults', 'config-change', 'sentinel-failover', 'cluster-migration'] as const;
+/** Faults that need their own Redis topology; the mix runs on a single Redis without them. */
+export const TOPOLOGY_SCENARIOS: readonly string[] = ['sentinel-failover', 'cluster-migration'];
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface ChaosRow {
@@ -28,6 +31,8 @@ const STARTUP_MS = 8_000; // replica start-up and the first recovery window of a
 interface Context {
   redis: RedisServer;
   proxy: TcpProxy;
+  sentinel: SentinelSetup | undefined;
+  cluster: ClusterSetup | undefined;
   app: LedgerApp;
   replicas: ChaosReplica[];
   configDir: string;
@@ -101,6 +106,14 @@ const FAULTS: Record<Scenario, (ctx: Context) => Promise<void>> = {
     await wait(ctx, 2_000 + ctx.random() * 3_000);
     ctx.app.fault = 'none';
   },
+  async 'sentinel-failover'(ctx) {
+    await ctx.sentinel!.failover(); // the replica is promoted; the replicas follow through the sentinels
+    await wait(ctx, 6_000);
+  },
+  async 'cluster-migration'(ctx) {
+    await ctx.cluster!.migrateSlotOf('chaos'); // every key of the scheduler moves to another primary
+    await wait(ctx, 4_000);
+  },
   async 'config-change'(ctx) {
     writeFileSync(join(ctx.configDir, 'tasks.yaml'), taskFile(`  - {name: extra, every: 2s, http: {path: /faulty}}\n`));
     await wait(ctx, 2_000);
@@ -123,14 +136,18 @@ export async function runChaos(name: string, faults: readonly Scenario[], second
   const redis = await RedisServer.start();
   const proxy = await TcpProxy.start(redis.port);
   const app = await LedgerApp.start();
+  const sentinel = faults.includes('sentinel-failover') ? await SentinelSetup.start() : undefined;
+  const cluster = faults.includes('cluster-migration') ? await ClusterSetup.start() : undefined;
+  const sharedUrl = sentinel?.url ?? cluster?.url;
   const skewed = faults.includes('skew') && ChaosReplica.fakeTimeAvailable();
   const replicas = [0, 1, 2].map((i) => {
     const clockFile = skewed ? join(work, `clock-${i}`) : undefined;
     if (clockFile) writeFileSync(clockFile, ['+0s', '-30s', '+45s'][i]!);
-    return new ChaosReplica({ name: `r${i}`, redisUrl: i === 0 ? `redis://127.0.0.1:${proxy.port}` : redis.url, configDir, appUrl: app.url, workDir: work, clockFile });
+    const redisUrl = sharedUrl ?? (i === 0 ? `redis://127.0.0.1:${proxy.port}` : redis.url);
+    return new ChaosReplica({ name: `r${i}`, redisUrl, configDir, appUrl: app.url, workDir: work, clockFile });
   });
   const started = Date.now();
-  const ctx: Context = { redis, proxy, app, replicas, configDir, outages: [], random: mulberry32(seed), until: started + seconds * 1000 };
+  const ctx: Context = { redis, proxy, sentinel, cluster, app, replicas, configDir, outages: [], random: mulberry32(seed), until: started + seconds * 1000 };
   for (const r of replicas) r.start();
   try {
     await delay(STARTUP_MS);
@@ -142,7 +159,7 @@ export async function runChaos(name: string, faults: readonly Scenario[], second
   } finally {
     await Promise.all(replicas.map((r) => r.kill('SIGTERM')));
     if (process.env.CHAOS_DEBUG) console.error(`replica logs in ${work}`);
-    await Promise.all([app.stop(), proxy.stop(), redis.stop()]);
+    await Promise.all([app.stop(), proxy.stop(), redis.stop(), sentinel?.stop(), cluster?.stop()]);
   }
   return account(name, app, started + STARTUP_MS, ctx.until - DEADLINE_MS - 2_000, ctx.outages);
 }

@@ -94,7 +94,41 @@ export class ClusterSetup {
     return `redis+cluster://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`;
   }
 
+  /**
+   * Moves the slot of a hash tag to another primary while clients keep using it: IMPORTING /
+   * MIGRATING, MIGRATE of its keys in batches, then SETSLOT NODE on every primary.
+   */
+  async migrateSlotOf(hashTag: string): Promise<{ slot: number; from: number; to: number }> {
+    const clients = this.nodes.map((n) => n.client());
+    try {
+      const slot = Number(await clients[0]!.call('CLUSTER', 'KEYSLOT', `{${hashTag}}`));
+      const ids = await Promise.all(clients.map(async (c) => String(await c.call('CLUSTER', 'MYID'))));
+      const owners = await Promise.all(clients.map((c) => ownsSlot(c, slot)));
+      const from = owners.indexOf(true);
+      const to = (from + 1) % this.nodes.length;
+      const source = clients[from]!;
+      const target = clients[to]!;
+      await target.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', ids[from]!);
+      await source.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', ids[to]!);
+      for (;;) {
+        const keys = (await source.call('CLUSTER', 'GETKEYSINSLOT', slot, 50)) as string[];
+        if (keys.length === 0) break;
+        await source.call('MIGRATE', '127.0.0.1', this.nodes[to]!.port, '', 0, 5000, 'REPLACE', 'KEYS', ...keys);
+      }
+      for (const c of clients) await c.call('CLUSTER', 'SETSLOT', slot, 'NODE', ids[to]!);
+      return { slot, from: this.nodes[from]!.port, to: this.nodes[to]!.port };
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
   }
+}
+
+async function ownsSlot(client: Redis, slot: number): Promise<boolean> {
+  const myId = String(await client.call('CLUSTER', 'MYID'));
+  const slots = (await client.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, string]]>;
+  return slots.some(([start, end, master]) => start <= slot && slot <= end && master[2] === myId);
 }
