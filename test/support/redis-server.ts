@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { waitFor } from './wait.js';
@@ -24,13 +27,14 @@ export class RedisServer {
 
   private constructor(
     readonly port: number,
-    private readonly extraArgs: string[] = [],
-    private readonly cwd?: string,
+    private readonly extraArgs: string[],
+    /** Private data directory: a replica saves the RDB it receives there, and a server loads any RDB it finds there at start. */
+    private readonly dir: string,
   ) {}
 
   /** `extraArgs` are appended to the command line (e.g. --replicaof, --cluster-enabled yes). */
-  static async start(extraArgs: string[] = [], cwd?: string): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), extraArgs, cwd);
+  static async start(extraArgs: string[] = [], dir?: string): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), extraArgs, dir ?? mkdtempSync(join(tmpdir(), 'taskino-redis-')));
     await server.launch();
     return server;
   }
@@ -49,8 +53,8 @@ export class RedisServer {
   private async launch(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extraArgs],
-      { stdio: 'ignore', ...(this.cwd ? { cwd: this.cwd } : {}) },
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', this.dir, '--dbfilename', `dump-${this.port}.rdb`, ...this.extraArgs],
+      { stdio: 'ignore', cwd: this.dir },
     );
     this.child = child;
     const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -86,6 +90,7 @@ export class RedisServer {
   /** Kill and start again on the same port: all state is gone, as after a restart without persistence. */
   async restart(): Promise<void> {
     await this.kill();
+    rmSync(join(this.dir, `dump-${this.port}.rdb`), { force: true }); // nothing may survive, even an RDB a replica received
     await this.launch();
   }
 

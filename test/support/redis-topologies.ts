@@ -24,7 +24,7 @@ export class SentinelSetup {
     const ports = [await freePort(), await freePort(), await freePort()];
     const sentinels = ports.map((port, i) => {
       const conf = join(dir, `sentinel-${i}.conf`);
-      writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `sentinel monitor ${SentinelSetup.master} 127.0.0.1 ${primary.port} 2`, `sentinel down-after-milliseconds ${SentinelSetup.master} 1000`, `sentinel failover-timeout ${SentinelSetup.master} 5000`, ''].join('\n'));
+      writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `sentinel monitor ${SentinelSetup.master} 127.0.0.1 ${primary.port} 2`, `sentinel down-after-milliseconds ${SentinelSetup.master} 1000`, `sentinel failover-timeout ${SentinelSetup.master} 2000`, ''].join('\n'));
       return spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
     });
     const setup = new SentinelSetup(primary, replica, ports, sentinels);
@@ -45,7 +45,19 @@ export class SentinelSetup {
   /** A forced failover: the replica is promoted, the old primary becomes its replica. */
   async failover(): Promise<void> {
     const before = await this.primaryPort();
-    await this.sentinelQuery(['SENTINEL', 'FAILOVER', SentinelSetup.master]);
+    // Sentinel refuses while the last failover settles (INPROG) or the demoted primary is not yet
+    // a synced replica (NOGOODSLAVE): ask again until it accepts.
+    await waitFor(
+      async () => {
+        try {
+          await this.sentinelQuery(['SENTINEL', 'FAILOVER', SentinelSetup.master]);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'Sentinel to accept a failover' },
+    );
     await waitFor(async () => (await this.primaryPort()) !== before, { timeoutMs: 20_000, what: 'the failover to promote the replica' });
   }
 
