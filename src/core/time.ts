@@ -33,3 +33,16 @@ export function skewedClock(offsetMs: number, base: Clock = systemClock): Clock 
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** Rejects if `call` has not settled within `timeoutMs`; a store call that hangs counts as failed. */
+export async function withTimeout<T>(operation: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`store operation "${operation}" timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([call(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,76 +1,26 @@
 import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { digestOf, type DefinitionSet, type TaskDefinition } from '../definitions.js';
+import { digestOf, type DefinitionSet, type PublishedTask, type TaskDefinition } from '../definitions.js';
+import { reconcileSchedule } from './schedule-table.js';
 import { DuplicateTaskError, InvalidOptionError, SchedulerStateError, UnknownTaskError } from '../errors.js';
 import type { PauseState, PublishResult, RunRecord, TaskStore } from '../store/task-store.js';
 import type { Task, TaskHandler } from '../task.js';
-import { systemSleep, type Sleep } from '../time.js';
-import { anchorTrigger, compileTrigger, type TriggerTemplate } from '../triggers/trigger.js';
+import { withTimeout, type Sleep } from '../time.js';
+import { anchorTrigger, type TriggerTemplate } from '../triggers/trigger.js';
 import { latestDue } from './fire-math.js';
 import { FireQueue } from './fire-queue.js';
-import { FireRunner, withTimeout, type ScheduledTask } from './fire-runner.js';
+import { FireRunner, type ScheduledTask } from './fire-runner.js';
 import { ReplicaKnowledge } from './knowledge.js';
 import { ListenerHub } from './listener-hub.js';
 import { currentRun } from './run-attempts.js';
-import { consoleLogger, type CompletionContext, type Logger, type SchedulerListener } from './types.js';
+import type { CompletionContext, Logger, ReloadResult, SchedulerListener, TaskInfo, TriggerOptions, TriggerOutcome } from './types.js';
 
-export interface SchedulerOptions {
-  /** Where the scheduler reports; default: warnings and errors to stderr. */
-  logger?: Logger;
-  /** Injected sleep (tests drive time with it). Default: setTimeout. */
-  sleep?: Sleep;
-  /** This replica's name in history and logs. Default: `<hostname>-<pid>-<random>`. */
-  replicaId?: string;
-  /** Heartbeat to the store (definition and pause changes, clock offset), in ms. Default 1000. */
-  pollIntervalMs?: number;
-  /** Lease of a running `overlap: skip` run; renewed every third of it, in ms. Default 15000. */
-  leaseTtlMs?: number;
-  /** Longest single timer sleep, in ms; the clock is re-read on every wake. Default 30000. */
-  maxSleepMs?: number;
-  /** On stop, how long running tasks may take to finish, in ms. Default 30000. */
-  shutdownGraceMs?: number;
-  /** A store call that takes longer than this counts as failed, in ms. Default 2000. */
-  storeTimeoutMs?: number;
-  /**
-   * Builds the handler of a published definition (e.g. an HTTP call from its payload). When given,
-   * it serves every published task, so a replica whose own copy of the definitions lags behind
-   * still runs the published ones; registered handlers are the fallback. Default: none.
-   */
-  handlerFor?: (definition: TaskDefinition) => TaskHandler | undefined;
-}
+export type { ReloadResult, TaskInfo, TriggerOptions, TriggerOutcome } from './types.js';
+import { resolveSchedulerOptions, type SchedulerOptions } from './scheduler-options.js';
 
-/** How a definition set offered by `reload()` fared. */
-export interface ReloadResult {
-  accepted: boolean;
-  /** The stored set has this version with other content. */
-  conflict: boolean;
-  /** The set in force now. */
-  set: DefinitionSet;
-}
-
-export interface TriggerOptions {
-  /** Run even if a run of the task is in progress (ignores `overlap: skip`). Default false. */
-  force?: boolean;
-}
-
-export type TriggerOutcome = { ran: true; result: CompletionContext } | { ran: false; reason: 'overlap' };
-
-export interface TaskInfo {
-  name: string;
-  schedule: string;
-  scope: 'cluster' | 'pod';
-  nextFireAt: Date | undefined;
-  paused: boolean;
-  running: number;
-}
+export type { SchedulerOptions } from './scheduler-options.js';
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
-
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new InvalidOptionError(`${name} must be a positive number of milliseconds, got ${value}`);
-  return value;
-}
 
 /**
  * Fires registered tasks on schedule, once across all replicas that share the store (or on every
@@ -110,15 +60,16 @@ export class DistributedScheduler {
     private readonly store: TaskStore,
     options: SchedulerOptions = {},
   ) {
-    this.logger = options.logger ?? consoleLogger;
-    this.sleep = options.sleep ?? systemSleep;
-    this.replicaId = options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 1_000);
-    this.leaseTtlMs = positive('leaseTtlMs', options.leaseTtlMs ?? 15_000);
-    this.maxSleepMs = positive('maxSleepMs', options.maxSleepMs ?? 30_000);
-    this.shutdownGraceMs = positive('shutdownGraceMs', options.shutdownGraceMs ?? 30_000);
-    this.storeTimeoutMs = positive('storeTimeoutMs', options.storeTimeoutMs ?? 2_000);
-    this.handlerFor = options.handlerFor;
+    const resolved = resolveSchedulerOptions(options);
+    this.logger = resolved.logger;
+    this.sleep = resolved.sleep;
+    this.replicaId = resolved.replicaId;
+    this.pollIntervalMs = resolved.pollIntervalMs;
+    this.leaseTtlMs = resolved.leaseTtlMs;
+    this.maxSleepMs = resolved.maxSleepMs;
+    this.shutdownGraceMs = resolved.shutdownGraceMs;
+    this.storeTimeoutMs = resolved.storeTimeoutMs;
+    this.handlerFor = resolved.handlerFor;
     // Every sleeping claim and run listens on these; dozens at once are expected, not a leak.
     setMaxListeners(0, this.stopping.signal, this.shutdown.signal);
     this.hub = new ListenerHub(this.logger);
@@ -314,38 +265,13 @@ export class DistributedScheduler {
     if (current && set.generation <= current.generation && set.digest === current.digest) return;
     if (current && set.generation < current.generation) return;
     this.knowledge.set = set;
-    const now = this.store.now();
-    const names = new Set(set.tasks.map((t) => t.definition.name));
-    for (const [name, task] of this.scheduled) {
-      const replacement = set.tasks.find((t) => t.definition.name === name);
-      if (!names.has(name) || replacement?.digest !== task.published.digest) {
-        this.scheduled.delete(name);
-        this.queue.delete(name);
-      }
-    }
-    for (const published of set.tasks) {
-      const name = published.definition.name;
-      if (this.scheduled.has(name)) continue;
-      let handler: TaskHandler | undefined;
-      try {
-        handler = this.handlerFor?.(published.definition) ?? this.registered.get(name)?.task.handler;
-      } catch (error) {
-        this.logger.error('cannot run a published task on this replica', { task: name, error: (error as Error).message });
-        continue;
-      }
-      if (!handler) {
-        this.logger.debug('task published by another replica has no handler here; not scheduling it', { task: name });
-        continue;
-      }
-      const trigger = compileTrigger(published.definition.trigger);
-      this.scheduled.set(name, { published, trigger, handler });
-      // Start from the oldest fire that could still run (inside its deadline, not before its definition).
-      const from = Math.max(now - published.definition.deadlineMs, published.sinceMs) - 1;
-      const first = trigger.next(from);
-      if (first !== undefined) this.queue.set(name, first);
-    }
+    reconcileSchedule(this.scheduled, this.queue, set, this.store.now(), (published) => this.handlerOf(published), this.logger);
     this.wake.abort();
     if (current) this.hub.emit('onReload', set);
+  }
+
+  private handlerOf(published: PublishedTask): TaskHandler | undefined {
+    return this.handlerFor?.(published.definition) ?? this.registered.get(published.definition.name)?.task.handler;
   }
 
   private async timerLoop(): Promise<void> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PublishedTask } from '../definitions.js';
 import type { ClaimResult, RunRecord, TaskStore } from '../store/task-store.js';
 import type { FireTrigger, TaskHandler } from '../task.js';
-import type { Sleep } from '../time.js';
+import { withTimeout, type Sleep } from '../time.js';
 import type { Trigger } from '../triggers/trigger.js';
 import { firesBetween, jitterOf } from './fire-math.js';
 import type { ReplicaKnowledge } from './knowledge.js';
@@ -304,17 +304,5 @@ export class FireRunner {
 
   withTimeout<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return withTimeout(operation, this.deps.storeTimeoutMs, call);
-  }
-}
-
-export async function withTimeout<T>(operation: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`store operation "${operation}" timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([call(), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -64,3 +64,28 @@ export interface SchedulerListener {
   onStoreError?(operation: string, error: Error): void;
   onRunStart?(task: string): void;
 }
+
+/** How a definition set offered by `reload()` fared. */
+export interface ReloadResult {
+  accepted: boolean;
+  /** The stored set has this version with other content. */
+  conflict: boolean;
+  /** The set in force now. */
+  set: DefinitionSet;
+}
+
+export interface TriggerOptions {
+  /** Run even if a run of the task is in progress (ignores `overlap: skip`). Default false. */
+  force?: boolean;
+}
+
+export type TriggerOutcome = { ran: true; result: CompletionContext } | { ran: false; reason: 'overlap' };
+
+export interface TaskInfo {
+  name: string;
+  schedule: string;
+  scope: 'cluster' | 'pod';
+  nextFireAt: Date | undefined;
+  paused: boolean;
+  running: number;
+}

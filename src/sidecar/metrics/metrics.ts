@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { DistributedScheduler } from '../../core/scheduler/distributed-scheduler.js';
 import type { SchedulerListener } from '../../core/scheduler/types.js';
 import type { TaskStore } from '../../core/store/task-store.js';
-import { withTimeout } from '../../core/scheduler/fire-runner.js';
+import { withTimeout } from '../../core/time.js';
 
 const LATENESS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const DURATION_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];

@@ -1,0 +1,46 @@
+import type { DefinitionSet, PublishedTask } from '../definitions.js';
+import type { TaskHandler } from '../task.js';
+import { compileTrigger } from '../triggers/trigger.js';
+import type { FireQueue } from './fire-queue.js';
+import type { ScheduledTask } from './fire-runner.js';
+import type { Logger } from './types.js';
+
+/**
+ * Brings this replica's timers in line with a definition set: tasks removed or changed (other
+ * digest) lose their timers; new ones get a timer from the oldest fire that could still run
+ * (inside its deadline, never before its definition). Tasks this replica cannot run are skipped.
+ */
+export function reconcileSchedule(
+  scheduled: Map<string, ScheduledTask>,
+  queue: FireQueue,
+  set: DefinitionSet,
+  nowMs: number,
+  handlerOf: (published: PublishedTask) => TaskHandler | undefined,
+  logger: Logger,
+): void {
+  const published = new Map(set.tasks.map((t) => [t.definition.name, t]));
+  for (const [name, task] of scheduled) {
+    if (published.get(name)?.digest !== task.published.digest) {
+      scheduled.delete(name);
+      queue.delete(name);
+    }
+  }
+  for (const [name, definition] of published) {
+    if (scheduled.has(name)) continue;
+    let handler: TaskHandler | undefined;
+    try {
+      handler = handlerOf(definition);
+    } catch (error) {
+      logger.error('cannot run a published task on this replica', { task: name, error: (error as Error).message });
+      continue;
+    }
+    if (!handler) {
+      logger.debug('task published by another replica has no handler here; not scheduling it', { task: name });
+      continue;
+    }
+    const trigger = compileTrigger(definition.definition.trigger);
+    scheduled.set(name, { published: definition, trigger, handler });
+    const first = trigger.next(Math.max(nowMs - definition.definition.deadlineMs, definition.sinceMs) - 1);
+    if (first !== undefined) queue.set(name, first);
+  }
+}
