@@ -2,7 +2,7 @@ import { UnknownTaskError } from '../../core/errors.js';
 import { anchorTrigger, compileTrigger } from '../../core/triggers/trigger.js';
 import { formatProblem } from '../../sidecar/config/config-error.js';
 import { loadTaskSources } from '../../sidecar/config/task-sources.js';
-import { list, oneName, parseFlags, str, type FlagSpec } from '../args.js';
+import { list, oneName, parseFlags, str, type FlagSpec, type FlagValues } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 
 const hostFlags: Record<string, FlagSpec> = {
@@ -17,14 +17,14 @@ export const offlineFlags = {
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
 
-function loadContext(values: Record<string, unknown>, env: NodeJS.ProcessEnv) {
+function loadContext(values: FlagValues, env: NodeJS.ProcessEnv) {
   let appUrl: URL;
   try {
     appUrl = new URL(String(values['app-url']));
   } catch {
     throw new UsageError(`--app-url must be an absolute URL, got "${String(values['app-url'])}"`);
   }
-  return { env, appUrl, allowHosts: list(values as never, 'allow-host') };
+  return { env, appUrl, allowHosts: list(values, 'allow-host') };
 }
 
 /** `taskino validate FILE...`: every problem of every file, exit 0 or 1. */

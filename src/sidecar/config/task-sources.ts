@@ -23,6 +23,9 @@ const TASK_FILE = /\.(ya?ml|json)$/;
  */
 export function loadTaskSources(paths: string[], context: LoadContext): LoadedTasks {
   const problems: ConfigProblem[] = [];
+  const unreadable = (file: string, error: unknown): void => {
+    problems.push({ file, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+  };
   const files: string[] = [];
   for (const path of paths) {
     try {
@@ -34,7 +37,7 @@ export function loadTaskSources(paths: string[], context: LoadContext): LoadedTa
         files.push(path);
       }
     } catch (error) {
-      problems.push({ file: path, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+      unreadable(path, error);
     }
   }
   const texts: TaskText[] = [];
@@ -44,7 +47,7 @@ export function loadTaskSources(paths: string[], context: LoadContext): LoadedTa
       texts.push({ file, text: readFileSync(file, 'utf8') });
       version = Math.max(version, Math.floor(statSync(file).mtimeMs));
     } catch (error) {
-      problems.push({ file, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+      unreadable(file, error);
     }
   }
   return mergeTaskTexts(texts, context, version, problems);

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { createRedisClient, parseRedisUrl } from './redis-url.js';
 import { DistributedScheduler } from '../../core/scheduler/distributed-scheduler.js';
-import type { Logger } from '../../core/scheduler/types.js';
+import type { Logger, SchedulerListener } from '../../core/scheduler/types.js';
 import { MemoryTaskStore } from '../../core/store/memory-task-store.js';
 import { RedisTaskStore } from '../../core/store/redis/redis-task-store.js';
 import type { TaskStore } from '../../core/store/task-store.js';
@@ -214,9 +214,9 @@ function toTask(spec: SidecarTaskSpec, context: HttpTaskContext): Task {
   return new Task(spec.name, httpTaskHandler(spec.http, context), spec.options);
 }
 
-function runLogger(logger: Logger) {
+function runLogger(logger: Logger): SchedulerListener {
   return {
-    onComplete(c: import('../../core/scheduler/types.js').CompletionContext): void {
+    onComplete(c): void {
       const fields = {
         task: c.task,
         trigger: c.trigger,
@@ -231,7 +231,7 @@ function runLogger(logger: Logger) {
       if (c.ok) logger.info('task run succeeded', fields);
       else logger.warn('task run failed', fields);
     },
-    onSkip(s: import('../../core/scheduler/types.js').SkipContext): void {
+    onSkip(s): void {
       logger.info('fire skipped', { task: s.task, reason: s.reason, count: s.count, scheduledAt: s.scheduledAt.toISOString() });
     },
   };
