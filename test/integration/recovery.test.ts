@@ -40,18 +40,18 @@ describe('recovery', () => {
     const fire = Math.ceil(set.tasks[0]!.sinceMs / 1000) * 1000;
     await delay(fire - a.now() + 5);
     const request = { task: 'job', digest, scheduledMs: fire, deadlineMs: 30_000, overlap: 'allow' as const, leaseTtlMs: 5000, paused: false };
-    expect((await a.claim({ ...request, token: 'a', replica: 'a' })).kind).toBe('won');
+    expect((await a.claim({ ...request, token: 'a', instance: 'a' })).kind).toBe('won');
     a.setRecoverySource(() => ({ set, decided: [{ task: 'job', scheduledMs: fire, token: 'a' }], pauses: [], leases: [] }));
 
     await server.restart(); // the watermark of "job" is gone
     const b = replicas.create('b', { store: { recoveryWindowMs: 500 } }).store;
     b.setRecoverySource(() => ({ set, decided: [], pauses: [], leases: [] })); // b never saw the fire decided
     await waitFor(async () => (await b.sync().then(() => true, () => false)), { timeoutMs: 5_000, what: 'b to reach the restarted Redis' });
-    const during = await b.claim({ ...request, token: 'b', replica: 'b' });
+    const during = await b.claim({ ...request, token: 'b', instance: 'b' });
     expect(during.kind).toBe('recovering');
     await waitFor(async () => (await a.sync().then(() => true, () => false)), { timeoutMs: 5_000, what: 'a to notice the new epoch' });
     await delay(during.kind === 'recovering' ? during.retryInMs + 10 : 0);
-    expect(await b.claim({ ...request, token: 'b', replica: 'b' })).toEqual({ kind: 'lost', decidedMs: fire });
+    expect(await b.claim({ ...request, token: 'b', instance: 'b' })).toEqual({ kind: 'lost', decidedMs: fire });
     expect(name).toBeTruthy();
   });
 

@@ -42,7 +42,7 @@ async function published(scheduler: string, task = 'job'): Promise<{ s: RedisTas
 }
 
 const claim = (s: RedisTaskStore, digest: string, scheduledMs: number, token: string, deadlineMs = 10_000): Promise<ClaimResult> =>
-  s.claim({ task: 'job', digest, scheduledMs, deadlineMs, overlap: 'allow', leaseTtlMs: 5000, token, replica: token, paused: false });
+  s.claim({ task: 'job', digest, scheduledMs, deadlineMs, overlap: 'allow', leaseTtlMs: 5000, token, instance: token, paused: false });
 
 describe('claim.lua against a real redis-server', () => {
   it('twenty replicas racing for one fire: exactly one wins, the rest lose', async () => {
@@ -78,17 +78,19 @@ describe('claim.lua against a real redis-server', () => {
   it('a winner whose reply was lost keeps its fire even after later fires were decided (review finding)', async () => {
     const { s, digest, fire } = await published('lost-reply');
     const request = { task: 'job', digest, deadlineMs: 10_000, overlap: 'skip' as const, leaseTtlMs: 5000, paused: false };
-    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', replica: 'a' })).kind).toBe('won');
+    await s.sync({ instance: 'a', intervalMs: 1000 });
+    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
     await delay(fire + 1000 - s.now() + 5);
+    await s.sync({ instance: 'a', intervalMs: 1000 }); // a is alive, its run is trusted to be running
     // Another replica decides the next fire (skipped: a's run holds the lease)...
-    expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', replica: 'b' })).kind).toBe('skipped');
+    expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b' })).kind).toBe('skipped');
     // ...and a, which never saw its reply, asks again with the same token.
-    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', replica: 'a' })).kind).toBe('won');
+    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
   });
 
   it('a retried manual trigger with the same token is not refused as an overlap with itself (review finding)', async () => {
     const { s } = await published('manual-retry');
-    const request = { task: 'job', overlap: 'skip' as const, force: false, leaseTtlMs: 5000, token: 'm1' };
+    const request = { task: 'job', overlap: 'skip' as const, force: false, leaseTtlMs: 5000, token: 'm1', instance: 'a' };
     expect((await s.claimManual(request)).kind).toBe('won');
     expect((await s.claimManual(request)).kind).toBe('won');
     expect((await s.claimManual({ ...request, token: 'm2' })).kind).toBe('skipped');

@@ -10,6 +10,7 @@ import { anchorTrigger, type TriggerTemplate } from '../triggers/trigger.js';
 import { latestDue } from './fire-math.js';
 import { FireQueue } from './fire-queue.js';
 import { FireRunner, type ScheduledTask } from './fire-runner.js';
+import { HomeReplicas } from './home-replica.js';
 import { ReplicaKnowledge } from './knowledge.js';
 import { ListenerHub } from './listener-hub.js';
 import { currentRun } from './run-attempts.js';
@@ -28,6 +29,9 @@ type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
  */
 export class DistributedScheduler {
   readonly replicaId: string;
+  /** Unique per scheduler object: a restarted process is a new instance even under the same replicaId. */
+  readonly instance: string;
+  private readonly home: HomeReplicas;
   private readonly logger: Logger;
   private readonly sleep: Sleep;
   private readonly pollIntervalMs: number;
@@ -64,6 +68,8 @@ export class DistributedScheduler {
     this.logger = resolved.logger;
     this.sleep = resolved.sleep;
     this.replicaId = resolved.replicaId;
+    this.instance = `${resolved.replicaId}#${randomBytes(4).toString('hex')}`;
+    this.home = new HomeReplicas(this.instance);
     this.pollIntervalMs = resolved.pollIntervalMs;
     this.leaseTtlMs = resolved.leaseTtlMs;
     this.maxSleepMs = resolved.maxSleepMs;
@@ -73,7 +79,7 @@ export class DistributedScheduler {
     // Every sleeping claim and run listens on these; dozens at once are expected, not a leak.
     setMaxListeners(0, this.stopping.signal, this.shutdown.signal);
     this.hub = new ListenerHub(this.logger);
-    this.knowledge = new ReplicaKnowledge(this.leaseTtlMs);
+    this.knowledge = new ReplicaKnowledge(this.leaseTtlMs, this.instance);
     this.runner = new FireRunner({
       store,
       sleep: this.sleep,
@@ -81,6 +87,8 @@ export class DistributedScheduler {
       hub: this.hub,
       knowledge: this.knowledge,
       replica: this.replicaId,
+      instance: this.instance,
+      home: this.home,
       leaseTtlMs: this.leaseTtlMs,
       storeTimeoutMs: this.storeTimeoutMs,
       stopping: this.stopping.signal,
@@ -170,7 +178,7 @@ export class DistributedScheduler {
     }
     const token = randomBytes(12).toString('hex');
     const claim = await this.retryUntilStopped('claimManual', () =>
-      this.store.claimManual({ task: name, overlap: task.published.definition.overlap, force, leaseTtlMs: this.leaseTtlMs, token }),
+      this.store.claimManual({ task: name, overlap: task.published.definition.overlap, force, leaseTtlMs: this.leaseTtlMs, token, instance: this.instance }),
     );
     if (!claim) throw new SchedulerStateError('the scheduler stopped before the task could be triggered');
     if (claim.kind === 'recovering') {
@@ -240,7 +248,7 @@ export class DistributedScheduler {
   }
 
   private async publishOwn(): Promise<PublishResult> {
-    await this.store.sync();
+    await this.store.sync(this.heartbeat());
     const now = this.store.now();
     const definitions: TaskDefinition[] = [...this.registered.values()].map(({ template, task }) => {
       const definition: TaskDefinition = { name: task.name, trigger: anchorTrigger(template, now), ...task.options };
@@ -324,7 +332,8 @@ export class DistributedScheduler {
   }
 
   private async pollOnce(): Promise<void> {
-    const state = await withTimeout('sync', this.storeTimeoutMs, () => this.store.sync());
+    const state = await withTimeout('sync', this.storeTimeoutMs, () => this.store.sync(this.heartbeat()));
+    this.home.update(state.members);
     const known = this.knowledge.set;
     if (!known || state.generation !== known.generation) {
       const set = await withTimeout('load', this.storeTimeoutMs, () => this.store.loadDefinitions());
@@ -336,6 +345,10 @@ export class DistributedScheduler {
       for (const [task, pause] of pauses) this.knowledge.pauses.set(task, pause);
       this.pauseSeq = state.pauseSeq;
     }
+  }
+
+  private heartbeat(): { instance: string; intervalMs: number } {
+    return { instance: this.instance, intervalMs: this.pollIntervalMs };
   }
 
   private track(work: Promise<unknown>): void {
@@ -392,6 +405,8 @@ export class DistributedScheduler {
 
   private async finishStop(wasRunning: boolean): Promise<void> {
     this.unsubscribe?.();
+    // Leaving lets the other replicas claim this one's tasks at once instead of after its beats lapse.
+    if (wasRunning) await withTimeout('leave', this.storeTimeoutMs, () => this.store.leave(this.instance)).catch(() => {});
     try {
       await this.store.close();
     } catch (error) {

@@ -5,6 +5,7 @@ import type { FireTrigger, TaskHandler } from '../task.js';
 import { withTimeout, type Sleep } from '../time.js';
 import type { Trigger } from '../triggers/trigger.js';
 import { firesBetween, jitterOf } from './fire-math.js';
+import type { HomeReplicas } from './home-replica.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
 import { runAttempts } from './run-attempts.js';
@@ -24,6 +25,9 @@ export interface FireRunnerDeps {
   hub: ListenerHub;
   knowledge: ReplicaKnowledge;
   replica: string;
+  /** This scheduler instance, unique per process: what the store knows as alive, and who holds leases. */
+  instance: string;
+  home: HomeReplicas;
   leaseTtlMs: number;
   storeTimeoutMs: number;
   /** Aborted when the replica stops claiming. */
@@ -43,6 +47,12 @@ interface RunHandle {
 const MISSED_HISTORY_ENTRIES = 10;
 /** Past the deadline, a replica keeps asking this long so that queued claims cannot outlive it. */
 const GIVE_UP_MARGIN_MS = 2_000;
+/**
+ * How long each replica in line waits after the one before it to claim a fire. The home's claim
+ * normally lands within a few ms, so later claims just learn it was decided; if the home is gone, the
+ * next one runs the fire this much late.
+ */
+const TAKEOVER_STEP_MS = 50;
 
 /** Claims fires, runs them, records them. One instance per scheduler. */
 export class FireRunner {
@@ -72,7 +82,8 @@ export class FireRunner {
     try {
       await previous;
       const jitter = jitterOf(name, fireMs, task.published.definition.jitterMs ?? 0, task.trigger.next(fireMs));
-      if (jitter > 0) await this.deps.sleep(fireMs + jitter - this.deps.store.now(), this.deps.stopping);
+      const wait = fireMs + jitter + this.deps.home.rankOf(name) * TAKEOVER_STEP_MS - this.deps.store.now();
+      if (wait > 0) await this.deps.sleep(wait, this.deps.stopping);
       run = await this.claim(task, fireMs);
     } finally {
       claimed();
@@ -83,7 +94,7 @@ export class FireRunner {
 
   /** Asks the store until it decides; returns the run to perform when this replica won. */
   private async claim(task: ScheduledTask, fireMs: number): Promise<(() => Promise<void>) | undefined> {
-    const { store, replica, leaseTtlMs } = this.deps;
+    const { store, instance, leaseTtlMs } = this.deps;
     const definition = task.published.definition;
     const token = randomUUID();
     const giveUpAt = fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS;
@@ -101,7 +112,7 @@ export class FireRunner {
             overlap: definition.overlap,
             leaseTtlMs,
             token,
-            replica,
+            instance,
             paused: definition.paused ?? false,
           }),
         );
@@ -147,6 +158,13 @@ export class FireRunner {
           if (result.kind === 'skipped') {
             this.deps.hub.emit('onSkip', { task: definition.name, scheduledAt: new Date(fireMs), reason: result.reason, count: 1 });
           } else if (result.kind === 'won') {
+            if (result.takenOverFrom) {
+              this.deps.logger.warn('took over a run whose replica stopped heartbeating mid-run; it is presumed dead', {
+                task: definition.name,
+                deadInstance: result.takenOverFrom,
+                scheduledAt: new Date(fireMs).toISOString(),
+              });
+            }
             this.deps.hub.emit('onClaim', { task: definition.name, scheduledAt: new Date(fireMs), result: 'won' });
             const leaseToken = definition.overlap === 'skip' ? token : undefined;
             return async () => void (await this.run(task, fireMs, 'schedule', leaseToken));
@@ -242,7 +260,7 @@ export class FireRunner {
         await sleep(leaseTtlMs / 3, controller.signal);
         if (controller.signal.aborted) return;
         try {
-          const renewal = await this.withTimeout('renew', () => store.renewLease(task, token, leaseTtlMs));
+          const renewal = await this.withTimeout('renew', () => store.renewLease(task, token, leaseTtlMs, this.deps.instance));
           if (renewal === 'taken') logger.warn('lease of a running task was taken by another run', { task });
         } catch (error) {
           this.deps.hub.emit('onStoreError', 'renew', error as Error);

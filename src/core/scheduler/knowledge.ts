@@ -11,7 +11,10 @@ export class ReplicaKnowledge {
   readonly pauses = new Map<string, PauseState>();
   private readonly leases = new Map<string, { task: string; token: string }>();
 
-  constructor(private readonly leaseTtlMs: number) {}
+  constructor(
+    private readonly leaseTtlMs: number,
+    private readonly instance: string,
+  ) {}
 
   noteDecided(task: string, scheduledMs: number, token: string): void {
     const known = this.decided.get(task);
@@ -33,7 +36,7 @@ export class ReplicaKnowledge {
       set: this.set,
       decided: [...this.decided].map(([task, d]) => ({ task, scheduledMs: d.scheduledMs, token: d.token })),
       pauses: [...this.pauses].map(([task, state]) => ({ task, state })),
-      leases: [...this.leases.values()].map((l) => ({ ...l, ttlMs: this.leaseTtlMs })),
+      leases: [...this.leases.values()].map((l) => ({ ...l, ttlMs: this.leaseTtlMs, instance: this.instance })),
     };
   }
 }

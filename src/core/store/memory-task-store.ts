@@ -65,7 +65,11 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async sync(): Promise<SyncState> {
-    return { generation: this.set?.generation ?? 0, pauseSeq: this.pauseSeq, epoch: 'memory' };
+    return { generation: this.set?.generation ?? 0, pauseSeq: this.pauseSeq, epoch: 'memory', members: [] };
+  }
+
+  async leave(): Promise<void> {
+    // Schedulers sharing this store live and die with the process; there is no one to tell.
   }
 
   async publish(request: PublishRequest): Promise<PublishResult> {

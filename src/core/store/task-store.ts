@@ -27,7 +27,8 @@ export interface ClaimRequest {
   leaseTtlMs: number;
   /** Unique per fire attempt of a replica; a retried claim with the same token is idempotent. */
   token: string;
-  replica: string;
+  /** The claiming scheduler instance (unique per process), as it heartbeats: a run's lease belongs to it. */
+  instance: string;
   /** The definition itself says paused: the fire is decided as skipped. */
   paused: boolean;
 }
@@ -37,7 +38,13 @@ export interface ClaimRequest {
  * (won, skipped, missed) for a fire; the others receive `lost`.
  */
 export type ClaimResult =
-  | { kind: 'won'; previousMs: number | undefined; storeNowMs: number }
+  | {
+      kind: 'won';
+      previousMs: number | undefined;
+      storeNowMs: number;
+      /** The lease was held by this instance, which stopped heartbeating mid-run: its run is presumed dead. */
+      takenOverFrom?: string;
+    }
   | { kind: 'skipped'; reason: 'overlap' | 'paused'; previousMs: number | undefined }
   | { kind: 'missed'; previousMs: number | undefined }
   | { kind: 'lost'; decidedMs: number }
@@ -54,6 +61,7 @@ export interface ManualClaimRequest {
   force: boolean;
   leaseTtlMs: number;
   token: string;
+  instance: string;
 }
 
 export type ManualClaimResult =
@@ -86,12 +94,22 @@ export interface PauseState {
   seq: number;
 }
 
+/** A scheduler instance announcing itself in the heartbeat. */
+export interface Heartbeat {
+  /** Unique per scheduler instance (a restarted process is a new instance). */
+  instance: string;
+  /** How often this instance heartbeats, in ms; it is judged late after 2 and dead after 5 missed beats. */
+  intervalMs: number;
+}
+
 /** A cheap heartbeat: what changed since the replica last looked. */
 export interface SyncState {
   generation: number;
   pauseSeq: number;
   /** Identifies the store's state; a new value means the state was lost (e.g. Redis restarted empty). */
   epoch: string;
+  /** Instances that heartbeated recently, sorted; empty when the store does not track them. */
+  members: string[];
 }
 
 /** What a replica knows, handed back to a store that lost its state. */
@@ -100,7 +118,7 @@ export interface RecoverySnapshot {
   /** Per task, the latest fire this replica knows was decided, with its token when the decision was its own. */
   decided: Array<{ task: string; scheduledMs: number; token: string }>;
   pauses: Array<{ task: string; state: PauseState }>;
-  leases: Array<{ task: string; token: string; ttlMs: number }>;
+  leases: Array<{ task: string; token: string; ttlMs: number; instance: string }>;
 }
 
 export type StoreEvent = { type: 'definitions'; generation: number } | { type: 'pause' };
@@ -119,12 +137,15 @@ export interface TaskStore {
   /** Where the store asks for what a replica knows after it lost its state. */
   setRecoverySource(source: () => RecoverySnapshot): void;
 
-  sync(): Promise<SyncState>;
+  /** The heartbeat: registers `beat`'s instance as alive (when given) and reports what changed. */
+  sync(beat?: Heartbeat): Promise<SyncState>;
+  /** A stopping instance leaves, so that the others need not wait for it to be judged dead. */
+  leave(instance: string): Promise<void>;
   publish(request: PublishRequest): Promise<PublishResult>;
   loadDefinitions(): Promise<DefinitionSet | undefined>;
   claim(request: ClaimRequest): Promise<ClaimResult>;
   claimManual(request: ManualClaimRequest): Promise<ManualClaimResult>;
-  renewLease(task: string, token: string, ttlMs: number): Promise<LeaseRenewal>;
+  renewLease(task: string, token: string, ttlMs: number, instance: string): Promise<LeaseRenewal>;
   /** Records finished runs (or missed fires) and releases the lease `leaseToken` if still held. */
   complete(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void>;
   setPaused(task: string, paused: boolean): Promise<PauseState>;

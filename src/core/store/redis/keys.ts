@@ -24,6 +24,12 @@ export class RedisKeys {
   get pauseSeq(): string {
     return `${this.prefix}pseq`;
   }
+  get members(): string {
+    return `${this.prefix}members`;
+  }
+  get liveness(): string {
+    return `${this.prefix}liveness`;
+  }
   get channel(): string {
     return `${this.prefix}events`;
   }

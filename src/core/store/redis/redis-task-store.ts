@@ -6,6 +6,7 @@ import {
   HISTORY_LIMIT,
   type ClaimRequest,
   type ClaimResult,
+  type Heartbeat,
   type LeaseRenewal,
   type ManualClaimRequest,
   type ManualClaimResult,
@@ -18,6 +19,7 @@ import {
   type SyncState,
   type TaskStore,
 } from '../task-store.js';
+import { Batcher } from './batcher.js';
 import { ClockOffsetEstimator } from './clock-offset.js';
 import { RedisKeys } from './keys.js';
 import { LuaScript, type RedisClient } from './lua-script.js';
@@ -51,6 +53,16 @@ const scripts = {
 
 type Row = Array<string | Row>;
 
+/** Fires decided per Lua call: a batch of this size runs in a few ms, so Redis stays responsive. */
+const CLAIM_BATCH = 250;
+const COMPLETE_BATCH = 250;
+
+interface Completion {
+  task: string;
+  records: RunRecord[];
+  leaseToken: string | undefined;
+}
+
 /**
  * The shared store on Redis (standalone, Sentinel or Cluster through ioredis). Each decision is one
  * Lua script, and time decisions use the Redis server clock.
@@ -68,6 +80,8 @@ export class RedisTaskStore implements TaskStore {
   private handBackPending = false;
   private recovery: Promise<void> | undefined;
   private recoverySource: () => RecoverySnapshot = () => ({ set: undefined, decided: [], pauses: [], leases: [] });
+  private readonly claims = new Batcher<ClaimRequest, ClaimResult>((batch) => this.claimBatch(batch), CLAIM_BATCH);
+  private readonly completions = new Batcher<Completion, void>((batch) => this.completeBatch(batch), COMPLETE_BATCH);
 
   constructor(
     private readonly redis: RedisClient,
@@ -121,16 +135,20 @@ export class RedisTaskStore implements TaskStore {
     this.recoverySource = source;
   }
 
-  async sync(): Promise<SyncState> {
+  async sync(beat?: Heartbeat): Promise<SyncState> {
     const k = this.keys;
     const sent = this.clock.now();
-    const reply = (await scripts.sync.run(this.redis, [k.epoch, k.definitions, k.pauseSeq], [])) as string[];
+    const reply = (await scripts.sync.run(
+      this.redis,
+      [k.epoch, k.definitions, k.pauseSeq, k.members, k.liveness],
+      [beat?.instance ?? '', beat?.intervalMs ?? 1_000],
+    )) as string[];
     const received = this.clock.now();
-    const [epoch = '', generation = '0', pauseSeq = '0', seconds = '0', micros = '0'] = reply;
+    const [epoch = '', generation = '0', pauseSeq = '0', seconds = '0', micros = '0', ...members] = reply;
     this.offset.add(sent, received, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
     if (epoch === '' || (this.knownEpoch !== undefined && epoch !== this.knownEpoch)) {
       await this.recover();
-      return this.sync();
+      return this.sync(beat);
     }
     this.knownEpoch = epoch;
     if (this.handBackPending) {
@@ -140,7 +158,11 @@ export class RedisTaskStore implements TaskStore {
         throw error;
       });
     }
-    return { generation: Number(generation), pauseSeq: Number(pauseSeq), epoch };
+    return { generation: Number(generation), pauseSeq: Number(pauseSeq), epoch, members: members.sort() };
+  }
+
+  async leave(instance: string): Promise<void> {
+    await this.redis.hdel(this.keys.members, instance);
   }
 
   async publish(request: PublishRequest): Promise<PublishResult> {
@@ -159,44 +181,30 @@ export class RedisTaskStore implements TaskStore {
     return parseDefinitions((await this.redis.hgetall(this.keys.definitions)) as Record<string, string>);
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimResult> {
+  claim(request: ClaimRequest): Promise<ClaimResult> {
+    return this.claims.add(request);
+  }
+
+  private async claimBatch(requests: ClaimRequest[]): Promise<ClaimResult[]> {
     const k = this.keys;
-    const reply = (await this.withRecovery(() =>
-      scripts.claim.run(
-        this.redis,
-        [k.epoch, k.definitions, k.taskState(request.task), k.lease(request.task), k.pauses],
-        [request.task, request.digest, request.scheduledMs, request.deadlineMs, request.overlap, request.leaseTtlMs, request.token, request.replica, request.paused ? '1' : '0'],
-      ),
-    )) as string[];
-    const [kind, a, b] = reply;
-    const previousMs = a === undefined || a === '' ? undefined : Number(a);
-    switch (kind) {
-      case 'won':
-        return { kind: 'won', previousMs, storeNowMs: Number(b) };
-      case 'overlap':
-      case 'paused':
-        return { kind: 'skipped', reason: kind, previousMs };
-      case 'missed':
-        return { kind: 'missed', previousMs };
-      case 'early':
-      case 'recovering':
-      case 'busy':
-        return { kind, retryInMs: Number(a) };
-      case 'stale':
-        return { kind: 'stale' };
-      case 'before':
-        return { kind: 'before-definition' };
-      case 'lost':
-        return { kind: 'lost', decidedMs: Number(a) };
-      default:
-        return { kind: 'lost', decidedMs: request.scheduledMs };
+    const keys = [k.epoch, k.definitions, k.pauses, k.members, k.liveness];
+    const args: Array<string | number> = [];
+    for (const r of requests) {
+      keys.push(k.taskState(r.task), k.lease(r.task));
+      args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0');
     }
+    const replies = (await this.withRecovery(() => scripts.claim.run(this.redis, keys, args))) as string[][];
+    return requests.map((request, i) => parseClaim(replies[i] ?? [], request.scheduledMs));
   }
 
   async claimManual(request: ManualClaimRequest): Promise<ManualClaimResult> {
     const k = this.keys;
     const reply = (await this.withRecovery(() =>
-      scripts.claimManual.run(this.redis, [k.epoch, k.lease(request.task), k.taskState(request.task)], [request.overlap, request.force ? '1' : '0', request.leaseTtlMs, request.token]),
+      scripts.claimManual.run(
+        this.redis,
+        [k.epoch, k.lease(request.task), k.taskState(request.task)],
+        [request.overlap, request.force ? '1' : '0', request.leaseTtlMs, request.token, request.instance],
+      ),
     )) as string[];
     const [kind, a, b] = reply;
     if (kind === 'overlap') return { kind: 'skipped', reason: 'overlap' };
@@ -204,17 +212,25 @@ export class RedisTaskStore implements TaskStore {
     return { kind: 'won', storeNowMs: Number(a), leased: b === '1' };
   }
 
-  async renewLease(task: string, token: string, ttlMs: number): Promise<LeaseRenewal> {
-    return (await scripts.renewLease.run(this.redis, [this.keys.lease(task)], [token, ttlMs])) as LeaseRenewal;
+  async renewLease(task: string, token: string, ttlMs: number, instance: string): Promise<LeaseRenewal> {
+    const k = this.keys;
+    return (await scripts.renewLease.run(this.redis, [k.lease(task), k.taskState(task)], [token, ttlMs, instance])) as LeaseRenewal;
   }
 
-  async complete(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void> {
+  complete(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void> {
+    return this.completions.add({ task, records, leaseToken });
+  }
+
+  private async completeBatch(completions: Completion[]): Promise<void[]> {
     const k = this.keys;
-    await scripts.complete.run(
-      this.redis,
-      [k.taskState(task), k.lease(task), k.history(task)],
-      [leaseToken ?? '', HISTORY_LIMIT, ...records.map((r) => JSON.stringify(r))],
-    );
+    const keys: string[] = [];
+    const args: Array<string | number> = [HISTORY_LIMIT];
+    for (const c of completions) {
+      keys.push(k.taskState(c.task), k.lease(c.task), k.history(c.task));
+      args.push(c.leaseToken ?? '', c.records.length, ...c.records.map((r) => JSON.stringify(r)));
+    }
+    await scripts.complete.run(this.redis, keys, args);
+    return completions.map(() => undefined);
   }
 
   async setPaused(task: string, paused: boolean): Promise<PauseState> {
@@ -282,11 +298,39 @@ export class RedisTaskStore implements TaskStore {
       );
     }
     for (const d of snapshot.decided) steps.push(scripts.restoreTask.run(this.redis, [k.taskState(d.task)], [d.scheduledMs, d.token]));
-    for (const l of snapshot.leases) steps.push(scripts.renewLease.run(this.redis, [k.lease(l.task)], [l.token, l.ttlMs]));
+    for (const l of snapshot.leases) {
+      steps.push(scripts.renewLease.run(this.redis, [k.lease(l.task), k.taskState(l.task)], [l.token, l.ttlMs, l.instance]));
+    }
     for (const p of snapshot.pauses) {
       steps.push(scripts.restorePause.run(this.redis, [k.pauses, k.pauseSeq], [p.task, p.state.paused ? '1' : '0', p.state.seq]));
     }
     await Promise.all(steps);
+  }
+}
+
+function parseClaim(reply: string[], scheduledMs: number): ClaimResult {
+  const [kind, a, b, c] = reply;
+  const previousMs = a === undefined || a === '' ? undefined : Number(a);
+  switch (kind) {
+    case 'won':
+      return c ? { kind: 'won', previousMs, storeNowMs: Number(b), takenOverFrom: c } : { kind: 'won', previousMs, storeNowMs: Number(b) };
+    case 'overlap':
+    case 'paused':
+      return { kind: 'skipped', reason: kind, previousMs };
+    case 'missed':
+      return { kind: 'missed', previousMs };
+    case 'early':
+    case 'recovering':
+    case 'busy':
+      return { kind, retryInMs: Number(a) };
+    case 'stale':
+      return { kind: 'stale' };
+    case 'before':
+      return { kind: 'before-definition' };
+    case 'lost':
+      return { kind: 'lost', decidedMs: Number(a) };
+    default:
+      return { kind: 'lost', decidedMs: scheduledMs };
   }
 }
 

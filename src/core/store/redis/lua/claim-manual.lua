@@ -1,7 +1,7 @@
 -- claim-manual: start a manual run of a cluster-scope task under the overlap rule.
 -- KEYS[1] epoch marker   KEYS[2] lease key of the task   KEYS[3] task state hash (runStart)
 -- ARGV[1] overlap (skip|allow)   ARGV[2] force ('1' ignores a running run)
--- ARGV[3] lease TTL ms           ARGV[4] run token
+-- ARGV[3] lease TTL ms           ARGV[4] run token   ARGV[5] instance of the claiming replica
 -- Returns {'won', now, leased ('1'|'0')} | {'overlap'} | {'recovering', wait-ms} | {'reset'}
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return {'reset'} end
@@ -17,7 +17,7 @@ if ARGV[1] == 'skip' then
     if ARGV[2] ~= '1' then return {'overlap'} end
   else
     redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[3])
-    redis.call('HSET', KEYS[3], 'runStart', string.format('%.0f', now))
+    redis.call('HSET', KEYS[3], 'runStart', string.format('%.0f', now), 'leaseOwner', ARGV[5])
     leased = '1'
   end
 end

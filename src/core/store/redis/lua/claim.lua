@@ -1,68 +1,113 @@
--- claim: decide one scheduled fire of a cluster-scope task, once for all replicas.
+-- claim: decide scheduled fires of cluster-scope tasks, once for all replicas. One call decides a
+-- batch of fires (all that came due on this replica at the same moment), each on its own.
 -- KEYS[1] epoch marker ("<id>:<recover-until-ms>"); absent means the store lost its state
 -- KEYS[2] definitions hash (fields "d:<task>" digest, "s:<task>" since-ms)
--- KEYS[3] task state hash (fire = latest decided scheduled ms, token, owner, prev, outcome)
--- KEYS[4] lease key of the task (holds the token of the running run)
--- KEYS[5] pause hash (field <task> = "<0|1>:<seq>")
--- ARGV[1] task name        ARGV[2] definition digest   ARGV[3] scheduled ms
--- ARGV[4] deadline ms      ARGV[5] overlap (skip|allow) ARGV[6] lease TTL ms
--- ARGV[7] claim token      ARGV[8] replica id          ARGV[9] '1' if the definition is paused
--- Returns {'won', prev, now} | {'overlap'|'paused'|'missed', prev} | {'lost', decided}
---       | {'early'|'recovering'|'busy', wait-ms} | {'stale'} | {'before'} | {'reset'}
+-- KEYS[3] pause hash (field <task> = "<0|1>:<seq>")
+-- KEYS[4] members hash (see sync.lua)   KEYS[5] liveness clock hash (see sync.lua)
+-- then per fire i (from 0): KEYS[6+2i] task state hash (fire = latest decided scheduled ms, token,
+--   owner, prev, outcome, runStart, leaseOwner)   KEYS[7+2i] lease key of the task (token of the running run)
+-- ARGV per fire i, 9 entries from ARGV[1+9i]: task name, definition digest, scheduled ms, deadline ms,
+--   overlap (skip|allow), lease TTL ms, claim token, instance of the claiming replica, '1' if the definition is paused
+-- Returns {'reset'} for the whole batch, else one reply per fire:
+--   {'won', prev, now, taken-over instance or ''} | {'overlap'|'paused'|'missed', prev} | {'lost', decided}
+--   | {'early'|'recovering'|'busy', wait-ms} | {'stale'} | {'before'}
 -- A running run blocks an overlap:skip fire in two ways: if it started before the fire was due, the
 -- fire overlaps it and is skipped; if it started later (catching up after an outage), the fire is
--- merely queued behind it ('busy') and the replica asks again within the deadline.
+-- merely queued behind it ('busy'). A run whose replica stopped heartbeating is not trusted to be
+-- running: the fire waits ('busy') while the replica is late, and takes the lease over once the
+-- replica has missed 5 heartbeats of Redis service time (it was killed mid-run).
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return {'reset'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowText = string.format('%.0f', now)
+local fires = #ARGV / 9
+local replies = {}
 local recoverUntil = tonumber(string.match(epoch, ':(%d+)$') or '0')
-if now < recoverUntil then return {'recovering', string.format('%.0f', recoverUntil - now)} end
+if now < recoverUntil then
+  for i = 1, fires do replies[i] = {'recovering', string.format('%.0f', recoverUntil - now)} end
+  return replies
+end
 
-if redis.call('HGET', KEYS[2], 'd:' .. ARGV[1]) ~= ARGV[2] then return {'stale'} end
-local scheduled = tonumber(ARGV[3])
-local since = tonumber(redis.call('HGET', KEYS[2], 's:' .. ARGV[1]) or '0')
-if scheduled < since then return {'before'} end
+local clock = redis.call('HMGET', KEYS[5], 'tick', 'down', 'gap')
+local tick, downNow = tonumber(clock[1] or '0'), tonumber(clock[2] or '0')
+local gap = tonumber(clock[3] or '2000')
+if tick > 0 and now - tick > gap then downNow = downNow + (now - tick - gap) end
 
-local state = redis.call('HMGET', KEYS[3], 'fire', 'token', 'prev', 'outcome', 'wonFire', 'wonToken', 'wonPrev')
--- A replica whose 'won' reply was lost asks again with the same token: it keeps the fire even if
--- later fires were decided meanwhile (they were skipped behind its lease).
-if state[6] == ARGV[7] and state[5] == ARGV[3] then return {'won', state[7] or '', string.format('%.0f', now)} end
-local decided = tonumber(state[1])
-if decided and scheduled <= decided then
-  -- The same replica retrying the same claim (its reply was lost) gets the same answer.
-  if scheduled == decided and state[2] == ARGV[7] then
-    if state[4] == 'won' then return {'won', state[3] or '', string.format('%.0f', now)} end
-    return {state[4], state[3] or ''}
+-- 'alive', 'late' or 'dead'; a lease without a known owner is trusted until its TTL.
+local function liveness(instance)
+  if not instance or instance == '' then return 'alive' end
+  local entry = redis.call('HGET', KEYS[4], instance)
+  if not entry then return 'dead' end
+  local beat, beatDown, every = string.match(entry, '^(%d+):(%d+):(%d+)$')
+  local age = (now - tonumber(beat or '0')) - (downNow - tonumber(beatDown or '0'))
+  every = tonumber(every or '1000')
+  if age > 5 * every then return 'dead' end
+  if age > 2 * every then return 'late' end
+  return 'alive'
+end
+
+local function claim(stateKey, leaseKey, a)
+  local task, digest, scheduledText, deadline, overlap = a[1], a[2], a[3], tonumber(a[4]), a[5]
+  local leaseTtl, token, instance, paused = a[6], a[7], a[8], a[9]
+  if redis.call('HGET', KEYS[2], 'd:' .. task) ~= digest then return {'stale'} end
+  local scheduled = tonumber(scheduledText)
+  local since = tonumber(redis.call('HGET', KEYS[2], 's:' .. task) or '0')
+  if scheduled < since then return {'before'} end
+
+  local state = redis.call('HMGET', stateKey, 'fire', 'token', 'prev', 'outcome', 'wonFire', 'wonToken', 'wonPrev')
+  -- A replica whose 'won' reply was lost asks again with the same token: it keeps the fire even if
+  -- later fires were decided meanwhile (they were skipped behind its lease).
+  if state[6] == token and state[5] == scheduledText then return {'won', state[7] or '', nowText, ''} end
+  local decided = tonumber(state[1])
+  if decided and scheduled <= decided then
+    -- The same replica retrying the same claim (its reply was lost) gets the same answer.
+    if scheduled == decided and state[2] == token then
+      if state[4] == 'won' then return {'won', state[3] or '', nowText, ''} end
+      return {state[4], state[3] or ''}
+    end
+    return {'lost', state[1]}
   end
-  return {'lost', state[1]}
-end
-if scheduled > now then return {'early', string.format('%.0f', scheduled - now)} end
+  if scheduled > now then return {'early', string.format('%.0f', scheduled - now)} end
 
-local prev = state[1] or ''
-local function decide(outcome)
-  redis.call('HSET', KEYS[3], 'fire', ARGV[3], 'token', ARGV[7], 'owner', ARGV[8], 'prev', prev, 'outcome', outcome)
-end
-if now > scheduled + tonumber(ARGV[4]) then
-  decide('missed')
-  return {'missed', prev}
-end
-local pause = redis.call('HGET', KEYS[5], ARGV[1])
-if ARGV[9] == '1' or (pause and string.sub(pause, 1, 1) == '1') then
-  decide('paused')
-  return {'paused', prev}
-end
-if ARGV[5] == 'skip' then
-  local leaseTtl = redis.call('PTTL', KEYS[4])
-  if leaseTtl > 0 then
-    local runStart = tonumber(redis.call('HGET', KEYS[3], 'runStart') or '0')
-    if runStart >= scheduled then return {'busy', tostring(math.min(leaseTtl, 100))} end
-    decide('overlap')
-    return {'overlap', prev}
+  local prev = state[1] or ''
+  local function decide(outcome)
+    redis.call('HSET', stateKey, 'fire', scheduledText, 'token', token, 'owner', instance, 'prev', prev, 'outcome', outcome)
   end
-  redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[6])
-  redis.call('HSET', KEYS[3], 'runStart', string.format('%.0f', now))
+  if now > scheduled + deadline then
+    decide('missed')
+    return {'missed', prev}
+  end
+  local pause = redis.call('HGET', KEYS[3], task)
+  if paused == '1' or (pause and string.sub(pause, 1, 1) == '1') then
+    decide('paused')
+    return {'paused', prev}
+  end
+  local takenOver = ''
+  if overlap == 'skip' then
+    local leaseTtlLeft = redis.call('PTTL', leaseKey)
+    if leaseTtlLeft > 0 then
+      local holder = redis.call('HMGET', stateKey, 'runStart', 'leaseOwner')
+      local owner = liveness(holder[2])
+      if owner == 'late' then return {'busy', '250'} end
+      if owner == 'alive' then
+        if tonumber(holder[1] or '0') >= scheduled then return {'busy', tostring(math.min(leaseTtlLeft, 100))} end
+        decide('overlap')
+        return {'overlap', prev}
+      end
+      takenOver = holder[2]
+    end
+    redis.call('SET', leaseKey, token, 'PX', leaseTtl)
+    redis.call('HSET', stateKey, 'runStart', nowText, 'leaseOwner', instance)
+  end
+  decide('won')
+  redis.call('HSET', stateKey, 'wonFire', scheduledText, 'wonToken', token, 'wonPrev', prev)
+  return {'won', prev, nowText, takenOver}
 end
-decide('won')
-redis.call('HSET', KEYS[3], 'wonFire', ARGV[3], 'wonToken', ARGV[7], 'wonPrev', prev)
-return {'won', prev, string.format('%.0f', now)}
+
+for i = 0, fires - 1 do
+  local a = {}
+  for j = 1, 9 do a[j] = ARGV[9 * i + j] end
+  replies[i + 1] = claim(KEYS[6 + 2 * i], KEYS[7 + 2 * i], a)
+end
+return replies

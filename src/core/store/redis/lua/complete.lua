@@ -1,16 +1,31 @@
--- complete: record finished runs (or missed fires) and release the run's lease if still held.
--- KEYS[1] task state hash   KEYS[2] lease key of the task   KEYS[3] history list of the task
--- ARGV[1] lease token ('' when the run held none)   ARGV[2] history length to keep
--- ARGV[3..] history entries (JSON), oldest first; an entry with "outcome":"success" sets lastSuccess
-if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-local succeeded = false
-for i = 3, #ARGV do
-  redis.call('LPUSH', KEYS[3], ARGV[i])
-  if string.find(ARGV[i], '"outcome":"success"', 1, true) then succeeded = true end
+-- complete: record finished runs (or missed fires) of one or more tasks, and release each run's
+-- lease if still held. One call carries every completion a replica had ready at the same moment.
+-- per task i (from 0): KEYS[1+3i] task state hash   KEYS[2+3i] lease key   KEYS[3+3i] history list
+-- ARGV[1] history length to keep, then per task i, in order: lease token ('' when the run held
+--   none), the number n of history entries, then n entries (JSON), oldest first; an entry with
+--   "outcome":"success" sets lastSuccess
+local keep = tonumber(ARGV[1]) - 1
+local now
+local at = 2
+local task = 0
+while at <= #ARGV do
+  local stateKey, leaseKey, historyKey = KEYS[1 + 3 * task], KEYS[2 + 3 * task], KEYS[3 + 3 * task]
+  local token, count = ARGV[at], tonumber(ARGV[at + 1])
+  if token ~= '' and redis.call('GET', leaseKey) == token then redis.call('DEL', leaseKey) end
+  local succeeded = false
+  for i = at + 2, at + 1 + count do
+    redis.call('LPUSH', historyKey, ARGV[i])
+    if string.find(ARGV[i], '"outcome":"success"', 1, true) then succeeded = true end
+  end
+  redis.call('LTRIM', historyKey, 0, keep)
+  if succeeded then
+    if not now then
+      local t = redis.call('TIME')
+      now = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+    end
+    redis.call('HSET', stateKey, 'lastSuccess', now)
+  end
+  at = at + 2 + count
+  task = task + 1
 end
-redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[2]) - 1)
-if succeeded then
-  local t = redis.call('TIME')
-  redis.call('HSET', KEYS[1], 'lastSuccess', string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
-end
-return 1
+return task

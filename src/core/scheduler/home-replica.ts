@@ -1,0 +1,47 @@
+/**
+ * Gives each task a home replica among the live ones (rendezvous hashing: stable while the members
+ * stay, and only the tasks of a replica that leaves move). The home claims a fire the moment it is
+ * due; the others claim it a little later, in rank order, as the safety net: their claim finds the
+ * fire decided unless the home is gone, so one replica's death costs a fire only a short delay.
+ */
+export class HomeReplicas {
+  private members: readonly string[] = [];
+  private readonly ranks = new Map<string, number>();
+
+  constructor(private readonly self: string) {}
+
+  /** The live instances from the latest heartbeat. */
+  update(members: readonly string[]): void {
+    if (members.length === this.members.length && members.every((m, i) => m === this.members[i])) return;
+    this.members = members;
+    this.ranks.clear();
+  }
+
+  /** 0 when this replica is the task's home (or does not know the members yet), else its place in line. */
+  rankOf(task: string): number {
+    const known = this.ranks.get(task);
+    if (known !== undefined) return known;
+    let rank = 0;
+    if (this.members.includes(this.self)) {
+      const own = score(task, this.self);
+      for (const member of this.members) {
+        const other = score(task, member);
+        if (other > own || (other === own && member < this.self)) rank++;
+      }
+    }
+    this.ranks.set(task, rank);
+    return rank;
+  }
+}
+
+/** FNV-1a over task and member: cheap, and spread well enough to balance tasks across replicas. */
+function score(task: string, member: string): number {
+  let hash = 0x811c9dc5;
+  const text = `${task}\u0000${member}`;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  return Math.imul(hash, 0x85ebca6b) >>> 0;
+}

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisTaskStore, type ClaimResult } from '../../src/index.js';
+import type { TaskDefinition } from '../../src/core/definitions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { delay } from '../support/wait.js';
+
+// Heartbeats every 300 ms: late after 600 ms without one, dead after 1500 ms of Redis service time.
+const BEAT = 300;
+let server: RedisServer;
+const clients: Redis[] = [];
+beforeAll(async () => {
+  server = await RedisServer.start();
+});
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await server.stop();
+});
+
+function store(scheduler: string): RedisTaskStore {
+  const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: null });
+  clients.push(redis);
+  return new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 0 });
+}
+
+/** A replica's heartbeat loop, as the scheduler runs it; `stop` is a SIGKILL: it just ends. */
+function beating(s: RedisTaskStore, instance: string): { stop(): void } {
+  let stopped = false;
+  void (async () => {
+    while (!stopped) {
+      await s.sync({ instance, intervalMs: BEAT }).catch(() => {});
+      await delay(100);
+    }
+  })();
+  return { stop: () => (stopped = true) };
+}
+
+const skipTask: TaskDefinition = {
+  name: 'job',
+  trigger: { kind: 'every', everyMs: 1000, startAtMs: 0 },
+  scope: 'cluster',
+  overlap: 'skip',
+  deadlineMs: 30_000,
+  timeoutMs: 0,
+  retries: 0,
+};
+
+async function setUp(scheduler: string) {
+  const a = store(scheduler);
+  const b = store(scheduler);
+  await a.sync({ instance: 'a', intervalMs: BEAT });
+  const { set } = await a.publish({ version: 1, contentDigest: 'c', anchorMs: a.now(), tasks: [skipTask] });
+  const digest = set.tasks[0]!.digest;
+  const fire = Math.ceil(set.tasks[0]!.sinceMs / 1000) * 1000;
+  const claim = (s: RedisTaskStore, instance: string, scheduledMs: number): Promise<ClaimResult> =>
+    s.claim({ task: 'job', digest, scheduledMs, deadlineMs: 30_000, overlap: 'skip', leaseTtlMs: 60_000, token: `${instance}-${scheduledMs}`, instance, paused: false });
+  return { a, b, fire, claim };
+}
+
+describe('a run whose replica stopped heartbeating (claim.lua and sync.lua on a real redis-server)', () => {
+  it('a replica killed mid-run: later fires wait while it is late, then one takes its lease over; none is skipped', async () => {
+    const { a, b, fire, claim } = await setUp('killed');
+    const beatA = beating(a, 'a');
+    const beatB = beating(b, 'b');
+    await delay(fire - a.now() + 5);
+    expect((await claim(a, 'a', fire)).kind).toBe('won'); // a's run starts and holds the lease (60 s TTL)
+
+    await delay(fire + 1000 - b.now() + 5);
+    // a is alive: its run is trusted, and a fire due while it runs overlaps it.
+    expect(await claim(b, 'b', fire + 1000)).toMatchObject({ kind: 'skipped', reason: 'overlap' });
+
+    beatA.stop(); // SIGKILL mid-run: the lease stays for 60 s, but a beats no more
+    const killedAt = b.now();
+    await delay(fire + 2000 - b.now() + 5);
+    const replies: ClaimResult[] = [];
+    for (;;) {
+      const reply = await claim(b, 'b', fire + 2000);
+      replies.push(reply);
+      if (reply.kind !== 'busy') break;
+      expect(b.now() - killedAt).toBeLessThan(5_000);
+      await delay(reply.retryInMs);
+    }
+    const takenAt = b.now();
+    beatB.stop();
+    // While a was only late the fire waited; once a was dead it ran, 1.5 s or so after a's last beat.
+    expect(replies[0]?.kind).toBe('busy');
+    expect(replies.at(-1)).toMatchObject({ kind: 'won', takenOverFrom: 'a' });
+    expect(takenAt - killedAt).toBeGreaterThanOrEqual(1_000);
+    expect(takenAt - killedAt).toBeLessThan(2_500);
+    // The lease is b's now: a ghost of a renewing it is refused.
+    expect(await a.renewLease('job', `a-${fire}`, 60_000, 'a')).toBe('taken');
+  });
+
+  it('a Redis pause longer than the dead threshold makes no live replica look dead (service gaps do not age anyone)', async () => {
+    const { a, b, fire, claim } = await setUp('paused');
+    const beatA = beating(a, 'a');
+    const beatB = beating(b, 'b');
+    await delay(fire - a.now() + 5);
+    expect((await claim(a, 'a', fire)).kind).toBe('won');
+    await delay(fire + 1000 - b.now() - 200);
+    server.pause(); // nobody can beat for 2.5 s, longer than the 1.5 s that makes a replica dead
+    const during = claim(b, 'b', fire + 1000); // queued: runs when the server comes back
+    await delay(2_500);
+    server.resume();
+    const reply = await during;
+    beatA.stop();
+    beatB.stop();
+    expect(['busy', 'skipped']).toContain(reply.kind);
+  });
+
+  it('a replica that stops cleanly leaves at once, so its tasks are claimed without waiting for it to be judged dead', async () => {
+    const { a, b } = await setUp('leaving');
+    await b.sync({ instance: 'b', intervalMs: BEAT });
+    expect((await b.sync({ instance: 'b', intervalMs: BEAT })).members).toEqual(['a', 'b']);
+    await a.leave('a');
+    expect((await b.sync({ instance: 'b', intervalMs: BEAT })).members).toEqual(['b']);
+  });
+});
