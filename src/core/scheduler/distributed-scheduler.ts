@@ -9,7 +9,7 @@ import { withTimeout, type Sleep } from '../time.js';
 import { anchorTrigger, type TriggerTemplate } from '../triggers/trigger.js';
 import { latestDue } from './fire-math.js';
 import { FireQueue } from './fire-queue.js';
-import { FireRunner, type ScheduledTask } from './fire-runner.js';
+import { FireRunner, TAKEOVER_STEP_MS, type ScheduledTask } from './fire-runner.js';
 import { HomeReplicas } from './home-replica.js';
 import { ReplicaKnowledge } from './knowledge.js';
 import { ListenerHub } from './listener-hub.js';
@@ -298,7 +298,10 @@ export class DistributedScheduler {
     const task = this.scheduled.get(name);
     if (!task) return;
     const { fireMs, nextMs } = latestDue(task.trigger, dueMs, now);
-    if (nextMs !== undefined) this.queue.set(name, nextMs);
+    // Not the home of a cluster task: dispatch later, when the claim is only the safety net, so the
+    // moment a fire is due belongs to the replicas that run it.
+    const stagger = task.published.definition.scope === 'pod' ? 0 : this.home.rankOf(name) * TAKEOVER_STEP_MS;
+    if (nextMs !== undefined) this.queue.set(name, nextMs, nextMs + stagger);
     const work =
       task.published.definition.scope === 'pod' ? this.runPodFire(task, fireMs) : this.runner.claimAndRun(task, fireMs);
     this.track(work.catch((error) => this.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));

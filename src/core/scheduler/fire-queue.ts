@@ -1,9 +1,12 @@
 /**
- * The next fire of every scheduled task, ordered by time: one timer serves all tasks.
+ * The next fire of every scheduled task, ordered by when to act on it: one timer serves all tasks.
  * Entries are replaced, not removed: a task's newer entry makes its older ones stale.
  */
 interface Entry {
+  /** When the fire is due. */
   atMs: number;
+  /** When to dispatch it: at `atMs`, or later for a replica that is not the task's home. */
+  wakeMs: number;
   task: string;
   stamp: number;
 }
@@ -13,30 +16,30 @@ export class FireQueue {
   private readonly current = new Map<string, number>();
   private stamps = 0;
 
-  /** Schedules `task` at `atMs`, replacing any earlier schedule of it. */
-  set(task: string, atMs: number): void {
+  /** Schedules `task`'s fire due at `atMs` to be dispatched at `wakeMs`, replacing any earlier schedule of it. */
+  set(task: string, atMs: number, wakeMs = atMs): void {
     const stamp = ++this.stamps;
     this.current.set(task, stamp);
-    this.push({ atMs, task, stamp });
+    this.push({ atMs, wakeMs, task, stamp });
   }
 
   delete(task: string): void {
     this.current.delete(task);
   }
 
-  /** Time of the earliest live entry. */
+  /** When the earliest live entry is to be dispatched. */
   peekTime(): number | undefined {
     this.dropStale();
-    return this.heap[0]?.atMs;
+    return this.heap[0]?.wakeMs;
   }
 
-  /** Removes and returns every live entry due at or before `nowMs`. */
+  /** Removes and returns every live entry to be dispatched at or before `nowMs`. */
   popDue(nowMs: number): Array<{ task: string; atMs: number }> {
     const due: Array<{ task: string; atMs: number }> = [];
     for (;;) {
       this.dropStale();
       const top = this.heap[0];
-      if (!top || top.atMs > nowMs) return due;
+      if (!top || top.wakeMs > nowMs) return due;
       this.pop();
       this.current.delete(top.task);
       due.push({ task: top.task, atMs: top.atMs });
@@ -61,7 +64,7 @@ export class FireQueue {
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (heap[parent]!.atMs <= entry.atMs) break;
+      if (heap[parent]!.wakeMs <= entry.wakeMs) break;
       heap[i] = heap[parent]!;
       i = parent;
     }
@@ -77,8 +80,8 @@ export class FireQueue {
       const left = 2 * i + 1;
       if (left >= heap.length) break;
       const right = left + 1;
-      const child = right < heap.length && heap[right]!.atMs < heap[left]!.atMs ? right : left;
-      if (heap[child]!.atMs >= last.atMs) break;
+      const child = right < heap.length && heap[right]!.wakeMs < heap[left]!.wakeMs ? right : left;
+      if (heap[child]!.wakeMs >= last.wakeMs) break;
       heap[i] = heap[child]!;
       i = child;
     }

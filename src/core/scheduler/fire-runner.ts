@@ -6,6 +6,7 @@ import { withTimeout, type Sleep } from '../time.js';
 import type { Trigger } from '../triggers/trigger.js';
 import { firesBetween, jitterOf } from './fire-math.js';
 import type { HomeReplicas } from './home-replica.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
 import { runAttempts } from './run-attempts.js';
@@ -52,7 +53,7 @@ const GIVE_UP_MARGIN_MS = 2_000;
  * normally lands within a few ms, so later claims just learn it was decided; if the home is gone, the
  * next one runs the fire this much late.
  */
-const TAKEOVER_STEP_MS = 50;
+export const TAKEOVER_STEP_MS = 50;
 
 /** Claims fires, runs them, records them. One instance per scheduler. */
 export class FireRunner {
@@ -61,7 +62,19 @@ export class FireRunner {
   /** The claim phase of each task's latest fire: the next fire's claim waits for it. */
   private readonly claimChains = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: FireRunnerDeps) {}
+  private readonly leases: LeaseKeeper;
+
+  constructor(private readonly deps: FireRunnerDeps) {
+    this.leases = new LeaseKeeper({
+      store: deps.store,
+      sleep: deps.sleep,
+      leaseTtlMs: deps.leaseTtlMs,
+      instance: deps.instance,
+      withTimeout: (operation, call) => this.withTimeout(operation, call),
+      onTaken: (task) => deps.logger.warn('lease of a running task was taken by another run', { task }),
+      onError: (error) => deps.hub.emit('onStoreError', 'renew', error),
+    });
+  }
 
   runningCount(task: string): number {
     return this.runningByTask.get(task) ?? 0;
@@ -81,7 +94,8 @@ export class FireRunner {
     let run: (() => Promise<void>) | undefined;
     try {
       await previous;
-      const jitter = jitterOf(name, fireMs, task.published.definition.jitterMs ?? 0, task.trigger.next(fireMs));
+      const jitterMs = task.published.definition.jitterMs ?? 0;
+      const jitter = jitterMs > 0 ? jitterOf(name, fireMs, jitterMs, task.trigger.next(fireMs)) : 0;
       const wait = fireMs + jitter + this.deps.home.rankOf(name) * TAKEOVER_STEP_MS - this.deps.store.now();
       if (wait > 0) await this.deps.sleep(wait, this.deps.stopping);
       run = await this.claim(task, fireMs);
@@ -192,8 +206,10 @@ export class FireRunner {
     const handle: RunHandle = { task: definition.name, identity, done: new Promise<void>((r) => (finish = r)) };
     this.running.add(handle);
     this.runningByTask.set(definition.name, this.runningCount(definition.name) + 1);
-    if (leaseToken) knowledge.holdLease(definition.name, leaseToken);
-    const renewal = leaseToken ? this.keepLease(definition.name, leaseToken) : undefined;
+    if (leaseToken) {
+      knowledge.holdLease(definition.name, leaseToken);
+      this.leases.hold(definition.name, leaseToken);
+    }
     hub.emit('onRunStart', definition.name);
     const startedMs = store.now();
     try {
@@ -224,7 +240,7 @@ export class FireRunner {
       };
       if (result.error) record.error = result.error.message;
       if (result.status !== undefined) record.status = result.status;
-      renewal?.abort();
+      if (leaseToken) this.leases.release(leaseToken);
       await this.persist(definition.name, [record], leaseToken);
       const context: CompletionContext = {
         task: definition.name,
@@ -243,31 +259,14 @@ export class FireRunner {
       hub.emit('onComplete', context);
       return context;
     } finally {
-      renewal?.abort();
-      if (leaseToken) knowledge.dropLease(leaseToken);
+      if (leaseToken) {
+        this.leases.release(leaseToken);
+        knowledge.dropLease(leaseToken);
+      }
       this.running.delete(handle);
       this.runningByTask.set(definition.name, this.runningCount(definition.name) - 1);
       finish();
     }
-  }
-
-  /** Renews a run's lease at a third of its TTL, so one lost renewal never frees the task. */
-  private keepLease(task: string, token: string): AbortController {
-    const controller = new AbortController();
-    const { store, leaseTtlMs, sleep, logger } = this.deps;
-    void (async () => {
-      while (!controller.signal.aborted) {
-        await sleep(leaseTtlMs / 3, controller.signal);
-        if (controller.signal.aborted) return;
-        try {
-          const renewal = await this.withTimeout('renew', () => store.renewLease(task, token, leaseTtlMs, this.deps.instance));
-          if (renewal === 'taken') logger.warn('lease of a running task was taken by another run', { task });
-        } catch (error) {
-          this.deps.hub.emit('onStoreError', 'renew', error as Error);
-        }
-      }
-    })();
-    return controller;
   }
 
   /**

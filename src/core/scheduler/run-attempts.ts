@@ -45,6 +45,24 @@ export async function runAttempts(plan: AttemptPlan): Promise<AttemptsResult> {
   }
 }
 
+/**
+ * One abort listener per shutdown signal, fanning out to the attempts in progress: adding to a Set
+ * per attempt is far cheaper than an EventTarget listener, which matters with thousands of runs a second.
+ */
+const attemptsWatching = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  let callbacks = attemptsWatching.get(signal);
+  if (!callbacks) {
+    const set = new Set<() => void>();
+    callbacks = set;
+    attemptsWatching.set(signal, set);
+    signal.addEventListener('abort', () => set.forEach((cb) => cb()), { once: true });
+  }
+  callbacks.add(callback);
+  return () => callbacks.delete(callback);
+}
+
 async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResult> {
   const controller = new AbortController();
   let shutdownSeen!: () => void;
@@ -53,8 +71,9 @@ async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResu
     controller.abort(plan.shutdown.reason);
     shutdownSeen();
   };
+  let unwatch: (() => void) | undefined;
   if (plan.shutdown.aborted) onShutdown();
-  else plan.shutdown.addEventListener('abort', onShutdown, { once: true });
+  else unwatch = onAbort(plan.shutdown, onShutdown);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
     if (plan.timeoutMs > 0) {
@@ -91,7 +110,7 @@ async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResu
     return result;
   } finally {
     if (timer) clearTimeout(timer);
-    plan.shutdown.removeEventListener('abort', onShutdown);
+    unwatch?.();
   }
 }
 

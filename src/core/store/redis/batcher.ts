@@ -1,7 +1,7 @@
 /**
  * Gathers calls made in the same turn of the event loop into one batch, so that the fires that come
- * due together cost one Redis round trip instead of one each. A batch is flushed on `setImmediate`:
- * no call waits for a timer, so batching adds no latency.
+ * due together cost one Redis round trip instead of one each. A batch is flushed when full, or on
+ * `setImmediate`: no call waits for a timer, so batching adds no latency.
  */
 export class Batcher<Item, Result> {
   private pending: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
@@ -19,15 +19,18 @@ export class Batcher<Item, Result> {
   add(item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (!this.scheduled) {
+      if (this.pending.length >= this.maxBatch) this.drain();
+      else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.drain());
+        setImmediate(() => {
+          this.scheduled = false;
+          this.drain();
+        });
       }
     });
   }
 
   private drain(): void {
-    this.scheduled = false;
     const all = this.pending;
     this.pending = [];
     for (let start = 0; start < all.length; start += this.maxBatch) {

@@ -50,12 +50,12 @@ end
 local function claim(stateKey, leaseKey, a)
   local task, digest, scheduledText, deadline, overlap = a[1], a[2], a[3], tonumber(a[4]), a[5]
   local leaseTtl, token, instance, paused = a[6], a[7], a[8], a[9]
-  if redis.call('HGET', KEYS[2], 'd:' .. task) ~= digest then return {'stale'} end
+  local definition = redis.call('HMGET', KEYS[2], 'd:' .. task, 's:' .. task)
+  if definition[1] ~= digest then return {'stale'} end
   local scheduled = tonumber(scheduledText)
-  local since = tonumber(redis.call('HGET', KEYS[2], 's:' .. task) or '0')
-  if scheduled < since then return {'before'} end
+  if scheduled < tonumber(definition[2] or '0') then return {'before'} end
 
-  local state = redis.call('HMGET', stateKey, 'fire', 'token', 'prev', 'outcome', 'wonFire', 'wonToken', 'wonPrev')
+  local state = redis.call('HMGET', stateKey, 'fire', 'token', 'prev', 'outcome', 'wonFire', 'wonToken', 'wonPrev', 'runStart', 'leaseOwner')
   -- A replica whose 'won' reply was lost asks again with the same token: it keeps the fire even if
   -- later fires were decided meanwhile (they were skipped behind its lease).
   if state[6] == token and state[5] == scheduledText then return {'won', state[7] or '', nowText, ''} end
@@ -87,21 +87,22 @@ local function claim(stateKey, leaseKey, a)
   if overlap == 'skip' then
     local leaseTtlLeft = redis.call('PTTL', leaseKey)
     if leaseTtlLeft > 0 then
-      local holder = redis.call('HMGET', stateKey, 'runStart', 'leaseOwner')
-      local owner = liveness(holder[2])
+      local owner = liveness(state[9])
       if owner == 'late' then return {'busy', '250'} end
       if owner == 'alive' then
-        if tonumber(holder[1] or '0') >= scheduled then return {'busy', tostring(math.min(leaseTtlLeft, 100))} end
+        if tonumber(state[8] or '0') >= scheduled then return {'busy', tostring(math.min(leaseTtlLeft, 100))} end
         decide('overlap')
         return {'overlap', prev}
       end
-      takenOver = holder[2]
+      takenOver = state[9]
     end
     redis.call('SET', leaseKey, token, 'PX', leaseTtl)
-    redis.call('HSET', stateKey, 'runStart', nowText, 'leaseOwner', instance)
+    redis.call('HSET', stateKey, 'fire', scheduledText, 'token', token, 'owner', instance, 'prev', prev, 'outcome', 'won',
+      'wonFire', scheduledText, 'wonToken', token, 'wonPrev', prev, 'runStart', nowText, 'leaseOwner', instance)
+  else
+    redis.call('HSET', stateKey, 'fire', scheduledText, 'token', token, 'owner', instance, 'prev', prev, 'outcome', 'won',
+      'wonFire', scheduledText, 'wonToken', token, 'wonPrev', prev)
   end
-  decide('won')
-  redis.call('HSET', stateKey, 'wonFire', scheduledText, 'wonToken', token, 'wonPrev', prev)
   return {'won', prev, nowText, takenOver}
 end
 
