@@ -35,14 +35,18 @@ export function isoTime(ms: number): string {
 }
 
 /** Rejects if `call` has not settled within `timeoutMs`; a store call that hangs counts as failed. */
-export async function withTimeout<T>(operation: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`store operation "${operation}" timed out after ${timeoutMs} ms`)), timeoutMs);
+export function withTimeout<T>(operation: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`store operation "${operation}" timed out after ${timeoutMs} ms`)), timeoutMs);
+    call().then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  try {
-    return await Promise.race([call(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

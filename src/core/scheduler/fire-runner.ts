@@ -87,13 +87,13 @@ export class FireRunner {
    */
   async claimAndRun(task: ScheduledTask, fireMs: number): Promise<void> {
     const name = task.published.definition.name;
-    const previous = this.claimChains.get(name) ?? Promise.resolve();
+    const previous = this.claimChains.get(name);
     let claimed!: () => void;
     const chain = new Promise<void>((resolve) => (claimed = resolve));
     this.claimChains.set(name, chain);
     let run: (() => Promise<void>) | undefined;
     try {
-      await previous;
+      if (previous) await previous;
       const jitterMs = task.published.definition.jitterMs ?? 0;
       const jitter = jitterMs > 0 ? jitterOf(name, fireMs, jitterMs, task.trigger.next(fireMs)) : 0;
       const wait = fireMs + jitter + this.deps.home.rankOf(name) * TAKEOVER_STEP_MS - this.deps.store.now();
