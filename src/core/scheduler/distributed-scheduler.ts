@@ -91,6 +91,7 @@ export class DistributedScheduler {
       home: this.home,
       leaseTtlMs: this.leaseTtlMs,
       storeTimeoutMs: this.storeTimeoutMs,
+      tasksMayStop: resolved.tasksMayStop,
       stopping: this.stopping.signal,
       shutdown: this.shutdown.signal,
       onStale: () => this.pollNow.abort(),

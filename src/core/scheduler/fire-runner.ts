@@ -31,6 +31,8 @@ export interface FireRunnerDeps {
   home: HomeReplicas;
   leaseTtlMs: number;
   storeTimeoutMs: number;
+  /** Runs are marked in their async context, so that stop() from inside a task can tell (costly). */
+  tasksMayStop: boolean;
   /** Aborted when the replica stops claiming. */
   stopping: AbortSignal;
   /** Aborted when running calls must give up (end of the shutdown grace). */
@@ -225,7 +227,7 @@ export class FireRunner {
         now: () => store.now(),
         sleep: this.deps.sleep,
         shutdown: this.deps.shutdown,
-        runIdentity: identity,
+        runIdentity: this.deps.tasksMayStop ? identity : undefined,
       });
       const costMs = Math.max(0, store.now() - startedMs);
       const record: RunRecord = {

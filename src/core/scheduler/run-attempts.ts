@@ -20,7 +20,8 @@ export interface AttemptPlan {
   sleep: Sleep;
   /** Aborts every attempt when the scheduler shuts down. */
   shutdown: AbortSignal;
-  runIdentity: object;
+  /** Marks the handler's async context as this run (so stop() from inside it can tell); undefined: do not. */
+  runIdentity: object | undefined;
 }
 
 export interface AttemptsResult {
@@ -97,7 +98,8 @@ async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResu
         settle('timeout');
       }, plan.timeoutMs);
     }
-    call = currentRun.run(plan.runIdentity, async () => plan.handler(context));
+    const identity = plan.runIdentity;
+    call = identity ? currentRun.run(identity, async () => plan.handler(context)) : (async () => plan.handler(context))();
     call.then(
       (value) => settle({ value }),
       (error: unknown) => settle({ error }),
