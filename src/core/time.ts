@@ -11,18 +11,37 @@ export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/**
+ * Calls `callback` once `signal` aborts; returns the unsubscribe. Thousands of sleeping claims and
+ * runs wait on the same few signals, and an EventTarget listener is costly to add (Node checks for
+ * duplicates, linear in the listeners already there): one listener per signal fans out to a Set.
+ */
+export function whenAborted(signal: AbortSignal, callback: () => void): () => void {
+  let callbacks = waiting.get(signal);
+  if (!callbacks) {
+    const set = new Set<() => void>();
+    callbacks = set;
+    waiting.set(signal, set);
+    signal.addEventListener('abort', () => [...set].forEach((cb) => cb()), { once: true });
+  }
+  callbacks.add(callback);
+  return () => callbacks.delete(callback);
+}
+const waiting = new WeakMap<AbortSignal, Set<() => void>>();
+
 export const systemSleep: Sleep = (ms, signal) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
+    const unsubscribe = signal
+      ? whenAborted(signal, () => {
+          clearTimeout(timer);
+          resolve();
+        })
+      : undefined;
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      unsubscribe?.();
       resolve();
     }, Math.max(0, ms));
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /** A clock that is `offsetMs` ahead of another one; used to simulate replicas with skewed clocks. */

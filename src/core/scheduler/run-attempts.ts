@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TaskTimeoutError } from '../errors.js';
 import type { FireTrigger, TaskHandler } from '../task.js';
-import type { Sleep } from '../time.js';
+import { whenAborted, type Sleep } from '../time.js';
 
 /** Marks code running inside a task, so `stop()` called from a task does not wait for that task. */
 export const currentRun = new AsyncLocalStorage<object>();
@@ -46,24 +46,6 @@ export async function runAttempts(plan: AttemptPlan): Promise<AttemptsResult> {
   }
 }
 
-/**
- * One abort listener per shutdown signal, fanning out to the attempts in progress: adding to a Set
- * per attempt is far cheaper than an EventTarget listener, which matters with thousands of runs a second.
- */
-const attemptsWatching = new WeakMap<AbortSignal, Set<() => void>>();
-
-function onAbort(signal: AbortSignal, callback: () => void): () => void {
-  let callbacks = attemptsWatching.get(signal);
-  if (!callbacks) {
-    const set = new Set<() => void>();
-    callbacks = set;
-    attemptsWatching.set(signal, set);
-    signal.addEventListener('abort', () => set.forEach((cb) => cb()), { once: true });
-  }
-  callbacks.add(callback);
-  return () => callbacks.delete(callback);
-}
-
 type Settled = { value: unknown } | { error: unknown } | 'timeout' | 'shutdown';
 
 /**
@@ -91,7 +73,7 @@ async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResu
       settle('shutdown');
     };
     if (plan.shutdown.aborted) return onShutdown();
-    unwatch = onAbort(plan.shutdown, onShutdown);
+    unwatch = whenAborted(plan.shutdown, onShutdown);
     if (plan.timeoutMs > 0) {
       timer = setTimeout(() => {
         controller.abort(new TaskTimeoutError(plan.task, plan.timeoutMs));
