@@ -66,7 +66,8 @@ describe('a run whose replica stopped heartbeating (claim.lua and sync.lua on a 
     expect((await claim(a, 'a', fire)).kind).toBe('won'); // a's run starts and holds the lease (60 s TTL)
 
     await delay(fire + 1000 - b.now() + 5);
-    // a is alive: its run is trusted, and a fire due while it runs overlaps it.
+    await a.sync({ instance: 'a', intervalMs: BEAT });
+    // a heartbeated after the fire was due: its run is trusted, and the fire overlaps it.
     expect(await claim(b, 'b', fire + 1000)).toMatchObject({ kind: 'skipped', reason: 'overlap' });
 
     beatA.stop(); // SIGKILL mid-run: the lease stays for 60 s, but a beats no more
@@ -89,6 +90,26 @@ describe('a run whose replica stopped heartbeating (claim.lua and sync.lua on a 
     expect(takenAt - killedAt).toBeLessThan(2_500);
     // The lease is b's now: a ghost of a renewing it is refused.
     expect(await a.renewLease('job', `a-${fire}`, 60_000, 'a')).toBe('taken');
+  });
+
+  it('a replica killed just after a heartbeat (still alive by age): the next fire waits for proof of life instead of being skipped', async () => {
+    const { a, b, fire, claim } = await setUp('just-killed');
+    const beatB = beating(b, 'b');
+    await delay(fire - a.now() + 5);
+    expect((await claim(a, 'a', fire)).kind).toBe('won');
+    await delay(fire + 1000 - a.now() - 100);
+    await a.sync({ instance: 'a', intervalMs: BEAT }); // a's last sign of life, 100 ms before the next fire
+    await delay(fire + 1000 - b.now() + 5);
+    const replies: ClaimResult[] = [];
+    for (;;) {
+      const reply = await claim(b, 'b', fire + 1000);
+      replies.push(reply);
+      if (reply.kind !== 'busy') break;
+      await delay(reply.retryInMs);
+    }
+    beatB.stop();
+    expect(replies[0]?.kind).toBe('busy'); // by age a is alive, but nothing shows its run outlived the fire
+    expect(replies.at(-1)).toMatchObject({ kind: 'won', takenOverFrom: 'a' });
   });
 
   it('a Redis pause longer than the dead threshold makes no live replica look dead (service gaps do not age anyone)', async () => {

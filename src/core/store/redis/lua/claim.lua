@@ -13,9 +13,10 @@
 --   | {'early'|'recovering'|'busy', wait-ms} | {'stale'} | {'before'}
 -- A running run blocks an overlap:skip fire in two ways: if it started before the fire was due, the
 -- fire overlaps it and is skipped; if it started later (catching up after an outage), the fire is
--- merely queued behind it ('busy'). A run whose replica stopped heartbeating is not trusted to be
--- running: the fire waits ('busy') while the replica is late, and takes the lease over once the
--- replica has missed 5 heartbeats of Redis service time (it was killed mid-run).
+-- merely queued behind it ('busy'). A run is trusted to be running only once its replica has
+-- heartbeated since the fire was due: until then the fire waits ('busy'), also while the replica is
+-- late, and takes the lease over once the replica has missed 5 heartbeats of Redis service time
+-- (it was killed mid-run).
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return {'reset'} end
 local t = redis.call('TIME')
@@ -34,17 +35,19 @@ local tick, downNow = tonumber(clock[1] or '0'), tonumber(clock[2] or '0')
 local gap = tonumber(clock[3] or '2000')
 if tick > 0 and now - tick > gap then downNow = downNow + (now - tick - gap) end
 
--- 'alive', 'late' or 'dead'; a lease without a known owner is trusted until its TTL.
+-- 'alive', 'late' or 'dead', and the time of the instance's last heartbeat; a lease without a
+-- known owner is trusted until its TTL.
 local function liveness(instance)
-  if not instance or instance == '' then return 'alive' end
+  if not instance or instance == '' then return 'alive', nil end
   local entry = redis.call('HGET', KEYS[4], instance)
-  if not entry then return 'dead' end
+  if not entry then return 'dead', nil end
   local beat, beatDown, every = string.match(entry, '^(%d+):(%d+):(%d+)$')
-  local age = (now - tonumber(beat or '0')) - (downNow - tonumber(beatDown or '0'))
+  beat = tonumber(beat or '0')
+  local age = (now - beat) - (downNow - tonumber(beatDown or '0'))
   every = tonumber(every or '1000')
-  if age > 5 * every then return 'dead' end
-  if age > 2 * every then return 'late' end
-  return 'alive'
+  if age > 5 * every then return 'dead', beat end
+  if age > 2 * every then return 'late', beat end
+  return 'alive', beat
 end
 
 local function claim(stateKey, leaseKey, a)
@@ -87,10 +90,13 @@ local function claim(stateKey, leaseKey, a)
   if overlap == 'skip' then
     local leaseTtlLeft = redis.call('PTTL', leaseKey)
     if leaseTtlLeft > 0 then
-      local owner = liveness(state[9])
+      local owner, beat = liveness(state[9])
       if owner == 'late' then return {'busy', '250'} end
       if owner == 'alive' then
         if tonumber(state[8] or '0') >= scheduled then return {'busy', tostring(math.min(leaseTtlLeft, 100))} end
+        -- Only a heartbeat after the fire was due shows the run outlived it: until then its replica
+        -- may have died just before, and the fire waits rather than being skipped behind a ghost.
+        if beat and beat < scheduled then return {'busy', '200'} end
         decide('overlap')
         return {'overlap', prev}
       end
