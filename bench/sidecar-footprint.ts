@@ -2,6 +2,10 @@
 // Idle: 100 tasks scheduled but not due (yearly cron) -> RSS and CPU from /proc over 30 s.
 // Loaded: 100 tasks every second -> RSS, CPU, and fire lateness as the app measures it
 // (arrival time minus X-Taskino-Scheduled-Time). Writes bench/results/sidecar-footprint.md.
+// RSS is sampled every second (issue 6): it is a sawtooth (V8 lets garbage build up in the old
+// generation until a major GC), so one sample is min, median or max by chance. The end value is the
+// figure earlier runs reported. For scale, it also measures Node itself running an empty script.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +34,11 @@ async function measure(name: string, schedule: string, redis: RedisServer, app: 
   await delay(8_000); // start-up, first recovery window, JIT warm-up
   const before = sample(pid);
   const from = Date.now();
-  await delay(seconds * 1000);
+  const rss: number[] = [];
+  for (let i = 0; i < seconds; i++) {
+    await delay(1000);
+    rss.push(sample(pid).rssMb);
+  }
   const after = sample(pid);
   const to = Date.now();
   await sidecar.stop();
@@ -40,7 +48,15 @@ async function measure(name: string, schedule: string, redis: RedisServer, app: 
     .map((c) => c.startedMs - Date.parse(c.scheduled))
     .sort((a, b) => a - b);
   const pct = (p: number) => lateness[Math.min(lateness.length - 1, Math.floor(lateness.length * p))] ?? NaN;
-  return { rssMb: after.rssMb.toFixed(1), cpuPercent: cpuPercent.toFixed(2), calls: lateness.length, p50: pct(0.5), p99: pct(0.99), max: lateness.at(-1) ?? NaN };
+  rss.sort((a, b) => a - b);
+  const rssRange = `${rss[0]?.toFixed(1)} / ${rss[Math.floor(rss.length / 2)]?.toFixed(1)} / ${rss.at(-1)?.toFixed(1)}`;
+  return { rssMb: after.rssMb.toFixed(1), rssRange, cpuPercent: cpuPercent.toFixed(2), calls: lateness.length, p50: pct(0.5), p99: pct(0.99), max: lateness.at(-1) ?? NaN };
+}
+
+/** RSS of `node -e` doing nothing for a second: what any Node process costs on this machine. */
+function nodeBaselineMb(): string {
+  const script = "setTimeout(() => console.log(/VmRSS:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]), 1000)";
+  return (Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) / 1024).toFixed(1);
 }
 
 const redis = await RedisServer.start();
@@ -49,10 +65,11 @@ try {
   const idle = await measure('idle', 'cron: "0 0 1 1 *"', redis, app);
   const loaded = await measure('loaded', 'every: 1s', redis, app);
   const table = [
-    '| sidecar, 100 tasks, Redis | RSS (MB) | CPU (% of one core) | calls seen by the app | lateness p50 / p99 / max (ms) |',
-    '|---|---|---|---|---|',
-    `| idle (no task due) | ${idle.rssMb} | ${idle.cpuPercent} | ${idle.calls} | - |`,
-    `| 100 tasks every 1 s | ${loaded.rssMb} | ${loaded.cpuPercent} | ${loaded.calls} | ${loaded.p50} / ${loaded.p99} / ${loaded.max} |`,
+    '| sidecar, 100 tasks, Redis | RSS at the end (MB) | RSS min / median / max, sampled each second (MB) | CPU (% of one core) | calls seen by the app | lateness p50 / p99 / max (ms) |',
+    '|---|---|---|---|---|---|',
+    `| idle (no task due) | ${idle.rssMb} | ${idle.rssRange} | ${idle.cpuPercent} | ${idle.calls} | - |`,
+    `| 100 tasks every 1 s | ${loaded.rssMb} | ${loaded.rssRange} | ${loaded.cpuPercent} | ${loaded.calls} | ${loaded.p50} / ${loaded.p99} / ${loaded.max} |`,
+    `| for scale: \`node -e\` with an empty script | ${nodeBaselineMb()} | - | - | - | - |`,
   ].join('\n');
   console.log(table);
   mkdirSync('bench/results', { recursive: true });

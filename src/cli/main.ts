@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs';
 import { UnknownTaskError } from '../core/errors.js';
 import { AdminRequestError, AdminUnreachableError } from './admin-client.js';
 import { helpFor } from './args.js';
-import { adminFlags, historyCommand, listCommand, pauseCommand, triggerCommand } from './commands/admin-commands.js';
-import { nextCommand, offlineFlags, validateCommand } from './commands/offline-commands.js';
-import { runCommand, runHelp } from './commands/run.js';
 import { EXIT, UsageError } from './exit-codes.js';
+
+// Command modules load on demand: `validate` and `next` never load Redis, undici or prom-client, the
+// admin commands load only the socket client, and only `run --kube` loads the Kubernetes client.
+const adminCommands = () => import('./commands/admin-commands.js');
+const offlineCommands = () => import('./commands/offline-commands.js');
+const runModule = () => import('./commands/run.js');
 
 const USAGE = `taskino: a distributed task scheduler (sidecar and CLI)
 
@@ -30,15 +33,15 @@ function version(): string {
   return pkg.version;
 }
 
-const COMMAND_HELP: Record<string, () => string> = {
-  run: runHelp,
-  trigger: () => helpFor('taskino trigger NAME [--no-wait] [--timeout 60s] [--force] [--json]', adminFlags.trigger),
-  list: () => helpFor('taskino list [--json]', adminFlags.list),
-  history: () => helpFor('taskino history NAME [--limit 20] [--json]', adminFlags.history),
-  pause: () => helpFor('taskino pause NAME', adminFlags.pause),
-  resume: () => helpFor('taskino resume NAME', adminFlags.resume),
-  next: () => helpFor('taskino next NAME --config FILE [--count 5]', offlineFlags.next),
-  validate: () => helpFor('taskino validate FILE... [--json]', offlineFlags.validate),
+const COMMAND_HELP: Record<string, () => Promise<string>> = {
+  run: async () => (await runModule()).runHelp(),
+  trigger: async () => helpFor('taskino trigger NAME [--no-wait] [--timeout 60s] [--force] [--json]', (await adminCommands()).adminFlags.trigger),
+  list: async () => helpFor('taskino list [--json]', (await adminCommands()).adminFlags.list),
+  history: async () => helpFor('taskino history NAME [--limit 20] [--json]', (await adminCommands()).adminFlags.history),
+  pause: async () => helpFor('taskino pause NAME', (await adminCommands()).adminFlags.pause),
+  resume: async () => helpFor('taskino resume NAME', (await adminCommands()).adminFlags.resume),
+  next: async () => helpFor('taskino next NAME --config FILE [--count 5]', (await offlineCommands()).offlineFlags.next),
+  validate: async () => helpFor('taskino validate FILE... [--json]', (await offlineCommands()).offlineFlags.validate),
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -55,26 +58,26 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (rest.includes('--help') || rest.includes('-h')) {
       const help = COMMAND_HELP[command];
       if (help) {
-        process.stdout.write(help());
+        process.stdout.write(await help());
         return EXIT.ok;
       }
     }
     switch (command) {
       case 'run':
-        return await runCommand(rest, env);
+        return await (await runModule()).runCommand(rest, env);
       case 'trigger':
-        return await triggerCommand(rest, env);
+        return await (await adminCommands()).triggerCommand(rest, env);
       case 'list':
-        return await listCommand(rest, env);
+        return await (await adminCommands()).listCommand(rest, env);
       case 'history':
-        return await historyCommand(rest, env);
+        return await (await adminCommands()).historyCommand(rest, env);
       case 'pause':
       case 'resume':
-        return await pauseCommand(rest, env, command);
+        return await (await adminCommands()).pauseCommand(rest, env, command);
       case 'next':
-        return nextCommand(rest, env);
+        return (await offlineCommands()).nextCommand(rest, env);
       case 'validate':
-        return validateCommand(rest, env);
+        return (await offlineCommands()).validateCommand(rest, env);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

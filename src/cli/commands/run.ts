@@ -1,12 +1,10 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../../sidecar/runtime/logging.js';
 import { Sidecar } from '../../sidecar/runtime/sidecar.js';
 import { DEFAULT_ADMIN_SOCKET } from '../../sidecar/admin/admin-api.js';
 import { InvalidConfigError } from '../../sidecar/config/config-error.js';
 import { parseDuration } from '../../sidecar/config/duration.js';
-import { FileTaskSource, KubeTaskSource, type TaskSource } from '../../sidecar/config/task-source.js';
-import { resolveNamespace } from '../../sidecar/kube/configmap-source.js';
-import { KubeConfig } from '@kubernetes/client-node';
-import { parseRedisUrl } from '../../sidecar/runtime/redis-url.js';
+import { FileTaskSource, type TaskSource } from '../../sidecar/config/task-source.js';
 import { helpFor, list, parseFlags, str, type FlagSpec } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 
@@ -53,6 +51,7 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
   if ('error' in grace) throw new UsageError(`--shutdown-grace ${grace.error}`);
   const redisUrl = str(values, 'redis') ?? str(values, 'redis-url');
   if (redisUrl) {
+    const { parseRedisUrl } = await import('../../sidecar/runtime/redis-url.js'); // and ioredis: only with a Redis
     try {
       parseRedisUrl(redisUrl);
     } catch (error) {
@@ -63,13 +62,15 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
   const { logger, pino } = createLogger(level);
   let source: TaskSource;
   if (values.kube) {
-    const kubeConfig = new KubeConfig();
+    // Only --kube loads the Kubernetes client: it would cost every other sidecar tens of MB of memory.
+    const kube = await import('../../sidecar/kube/kube-task-source.js');
+    let kubeConfig: KubeConfig;
     try {
-      kubeConfig.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
+      kubeConfig = kube.loadKubeConfig(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
     } catch (error) {
       throw new UsageError(`--kube: cannot load a Kubernetes configuration: ${(error as Error).message}`);
     }
-    source = new KubeTaskSource(kubeConfig, resolveNamespace(str(values, 'kube-namespace'), kubeConfig), scheduler, logger);
+    source = new kube.KubeTaskSource(kubeConfig, kube.resolveNamespace(str(values, 'kube-namespace'), kubeConfig), scheduler, logger);
   } else {
     source = new FileTaskSource(configPaths);
   }

@@ -1,13 +1,20 @@
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from '../../core/scheduler/types.js';
-import { ConfigMapSource } from '../kube/configmap-source.js';
 import { ConfigWatcher } from './config-watcher.js';
 import type { LoadContext } from './task-file.js';
-import { loadTaskSources, mergeTaskTexts, type LoadedTasks } from './task-sources.js';
+import { loadTaskSources, type LoadedTasks } from './task-sources.js';
 
-/** Where task definitions come from: mounted files, or annotated ConfigMaps through the API. */
+/**
+ * Where task definitions come from: mounted files (below), or annotated ConfigMaps through the API
+ * (KubeTaskSource in ../kube/kube-task-source.ts, loaded only with --kube: the Kubernetes client
+ * alone would add tens of MB to every sidecar).
+ */
 export interface TaskSource {
   readonly description: string;
+  /**
+   * Invalid definitions at start-up: files are read by a person at start-up, so `run` stops and
+   * says why (false); ConfigMaps belong to a running cluster, so `run` starts with none of its own
+   * and says why (true).
+   */
+  readonly startsWithInvalidDefinitions: boolean;
   /** Resolves once a first load is possible; afterwards calls `onChange` whenever it may differ. */
   start(onChange: () => void): Promise<void>;
   load(context: LoadContext): LoadedTasks;
@@ -18,6 +25,7 @@ export interface TaskSource {
 
 export class FileTaskSource implements TaskSource {
   readonly description: string;
+  readonly startsWithInvalidDefinitions = false;
   private watcher: ConfigWatcher | undefined;
 
   constructor(
@@ -42,35 +50,5 @@ export class FileTaskSource implements TaskSource {
 
   async stop(): Promise<void> {
     this.watcher?.stop();
-  }
-}
-
-export class KubeTaskSource implements TaskSource {
-  readonly description: string;
-  private readonly source: ConfigMapSource;
-
-  constructor(kubeConfig: KubeConfig, namespace: string, scheduler: string, logger: Logger) {
-    this.description = `ConfigMaps annotated taskino.io/scheduler=${scheduler} in namespace ${namespace}`;
-    this.source = new ConfigMapSource({ kubeConfig, namespace, scheduler, logger });
-  }
-
-  start(onChange: () => void): Promise<void> {
-    return this.source.start(onChange);
-  }
-
-  load(context: LoadContext): LoadedTasks {
-    const problems = this.source.emptyConfigMaps().map((name) => ({
-      file: `configmap/${name}`,
-      message: 'holds no .yaml, .yml or .json key: annotated ConfigMaps must contain task files (delete or un-annotate it to remove its tasks)',
-    }));
-    return mergeTaskTexts(this.source.texts(), context, this.source.version(), problems);
-  }
-
-  problem(): string | undefined {
-    return this.source.problem();
-  }
-
-  stop(): Promise<void> {
-    return this.source.stop();
   }
 }

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request } from './undici-request.js';
 import { TaskinoError } from '../../core/errors.js';
 import type { TaskHandler, TaskRunContext } from '../../core/task.js';
 import { expandEnv } from '../config/env-refs.js';

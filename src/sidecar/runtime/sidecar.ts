@@ -1,15 +1,13 @@
 import type { Cluster, Redis } from 'ioredis';
-import { createRedisClient, parseRedisUrl } from './redis-url.js';
 import { DistributedScheduler } from '../../core/scheduler/distributed-scheduler.js';
 import type { Logger, SchedulerListener } from '../../core/scheduler/types.js';
 import { MemoryTaskStore } from '../../core/store/memory-task-store.js';
-import { RedisTaskStore } from '../../core/store/redis/redis-task-store.js';
 import type { TaskStore } from '../../core/store/task-store.js';
 import { Task } from '../../core/task.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { formatProblem, InvalidConfigError } from '../config/config-error.js';
 import type { HttpCall, LoadContext, SidecarTaskSpec } from '../config/task-file.js';
-import { KubeTaskSource, type TaskSource } from '../config/task-source.js';
+import type { TaskSource } from '../config/task-source.js';
 import type { LoadedTasks } from '../config/task-sources.js';
 import { HealthServer, type Readiness } from '../http/health-server.js';
 import { httpTaskHandler, type HttpTaskContext } from '../http/http-task.js';
@@ -58,7 +56,7 @@ export class Sidecar {
   static async start(options: SidecarOptions): Promise<Sidecar> {
     const { logger } = options;
     const context: LoadContext & HttpTaskContext = { env: options.env, appUrl: options.appUrl, allowHosts: options.allowHosts };
-    const { store, redis } = createStore(options);
+    const { store, redis } = await createStore(options);
     const scheduler = new DistributedScheduler(store, {
       logger,
       shutdownGraceMs: options.shutdownGraceMs ?? 30_000,
@@ -93,7 +91,7 @@ export class Sidecar {
       if (initial.problems.length > 0) {
         // Files are read by a person at start-up: stop and say why. ConfigMaps belong to a running
         // cluster: start with nothing of our own (other replicas' set comes through Redis) and say why.
-        if (!(options.source instanceof KubeTaskSource)) throw new InvalidConfigError(initial.problems);
+        if (!options.source.startsWithInvalidDefinitions) throw new InvalidConfigError(initial.problems);
         logger.error('task definitions rejected; starting with none of our own', { problems: initial.problems.map(formatProblem) });
       }
       const accepted = initial.problems.length > 0 ? [] : initial.tasks;
@@ -196,12 +194,14 @@ export class Sidecar {
   }
 }
 
-function createStore(options: SidecarOptions): { store: TaskStore; redis: Redis | Cluster | undefined } {
+async function createStore(options: SidecarOptions): Promise<{ store: TaskStore; redis: Redis | Cluster | undefined }> {
   const { logger } = options;
   if (!options.redisUrl) {
     logger.warn('no --redis given: using the embedded in-memory store; run a single replica only');
     return { store: new MemoryTaskStore(), redis: undefined };
   }
+  // ioredis loads only when a Redis is used.
+  const [{ createRedisClient, parseRedisUrl }, { RedisTaskStore }] = await Promise.all([import('./redis-url.js'), import('../../core/store/redis/redis-task-store.js')]);
   const redis = createRedisClient(parseRedisUrl(options.redisUrl), (attempt) => Math.min(attempt * 100, 2_000));
   let lastLogged = 0;
   redis.on('error', (error: Error) => {
