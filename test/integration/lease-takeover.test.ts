@@ -28,7 +28,7 @@ function beating(s: RedisTaskStore, instance: string): { stop(): void } {
   let stopped = false;
   void (async () => {
     while (!stopped) {
-      await s.sync({ instance, intervalMs: BEAT }).catch(() => {});
+      await s.sync({ instance, intervalMs: BEAT, deadAfterMs: 5 * BEAT }).catch(() => {});
       await delay(100);
     }
   })();
@@ -48,7 +48,7 @@ const skipTask: TaskDefinition = {
 async function setUp(scheduler: string) {
   const a = store(scheduler);
   const b = store(scheduler);
-  await a.sync({ instance: 'a', intervalMs: BEAT });
+  await a.sync({ instance: 'a', intervalMs: BEAT, deadAfterMs: 5 * BEAT });
   const { set } = await a.publish({ version: 1, contentDigest: 'c', anchorMs: a.now(), tasks: [skipTask] });
   const digest = set.tasks[0]!.digest;
   const fire = Math.ceil(set.tasks[0]!.sinceMs / 1000) * 1000;
@@ -66,7 +66,7 @@ describe('a run whose replica stopped heartbeating (claim.lua and sync.lua on a 
     expect((await claim(a, 'a', fire)).kind).toBe('won'); // a's run starts and holds the lease (60 s TTL)
 
     await delay(fire + 1000 - b.now() + 5);
-    await a.sync({ instance: 'a', intervalMs: BEAT });
+    await a.sync({ instance: 'a', intervalMs: BEAT, deadAfterMs: 5 * BEAT });
     // a heartbeated after the fire was due: its run is trusted, and the fire overlaps it.
     expect(await claim(b, 'b', fire + 1000)).toMatchObject({ kind: 'skipped', reason: 'overlap' });
 
@@ -98,7 +98,7 @@ describe('a run whose replica stopped heartbeating (claim.lua and sync.lua on a 
     await delay(fire - a.now() + 5);
     expect((await claim(a, 'a', fire)).kind).toBe('won');
     await delay(fire + 1000 - a.now() - 100);
-    await a.sync({ instance: 'a', intervalMs: BEAT }); // a's last sign of life, 100 ms before the next fire
+    await a.sync({ instance: 'a', intervalMs: BEAT, deadAfterMs: 5 * BEAT }); // a's last sign of life, 100 ms before the next fire
     await delay(fire + 1000 - b.now() + 5);
     const replies: ClaimResult[] = [];
     for (;;) {
@@ -110,6 +110,24 @@ describe('a run whose replica stopped heartbeating (claim.lua and sync.lua on a 
     beatB.stop();
     expect(replies[0]?.kind).toBe('busy'); // by age a is alive, but nothing shows its run outlived the fire
     expect(replies.at(-1)).toMatchObject({ kind: 'won', takenOverFrom: 'a' });
+  });
+
+  it("a winner whose reply was lost and whose lease was then taken over learns, on its retry, that the fire was missed", async () => {
+    const { a, b, fire, claim } = await setUp('lost-reply');
+    const beatB = beating(b, 'b');
+    await delay(fire - a.now() + 5);
+    await a.sync({ instance: 'a', intervalMs: BEAT, deadAfterMs: 5 * BEAT });
+    expect((await claim(a, 'a', fire)).kind).toBe('won'); // decided in Redis, but a never sees the reply and is cut off
+    await delay(fire + 1000 - b.now() + 5);
+    let reply: ClaimResult;
+    do {
+      reply = await claim(b, 'b', fire + 1000);
+      if (reply.kind === 'busy') await delay(reply.retryInMs);
+    } while (reply.kind === 'busy');
+    beatB.stop();
+    expect(reply).toMatchObject({ kind: 'won', takenOverFrom: 'a' });
+    // a is back and retries with its token: not 'won' (its lease is gone), not 'lost' (nobody ran it): missed.
+    expect(await claim(a, 'a', fire)).toEqual({ kind: 'missed', previousMs: undefined });
   });
 
   it('a Redis pause longer than the dead threshold makes no live replica look dead (service gaps do not age anyone)', async () => {
@@ -131,9 +149,9 @@ describe('a run whose replica stopped heartbeating (claim.lua and sync.lua on a 
 
   it('a replica that stops cleanly leaves at once, so its tasks are claimed without waiting for it to be judged dead', async () => {
     const { a, b } = await setUp('leaving');
-    await b.sync({ instance: 'b', intervalMs: BEAT });
-    expect((await b.sync({ instance: 'b', intervalMs: BEAT })).members).toEqual(['a', 'b']);
+    await b.sync({ instance: 'b', intervalMs: BEAT, deadAfterMs: 5 * BEAT });
+    expect((await b.sync({ instance: 'b', intervalMs: BEAT, deadAfterMs: 5 * BEAT })).members).toEqual(['a', 'b']);
     await a.leave('a');
-    expect((await b.sync({ instance: 'b', intervalMs: BEAT })).members).toEqual(['b']);
+    expect((await b.sync({ instance: 'b', intervalMs: BEAT, deadAfterMs: 5 * BEAT })).members).toEqual(['b']);
   });
 });

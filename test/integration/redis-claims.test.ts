@@ -78,10 +78,10 @@ describe('claim.lua against a real redis-server', () => {
   it('a winner whose reply was lost keeps its fire even after later fires were decided (review finding)', async () => {
     const { s, digest, fire } = await published('lost-reply');
     const request = { task: 'job', digest, deadlineMs: 10_000, overlap: 'skip' as const, leaseTtlMs: 5000, paused: false };
-    await s.sync({ instance: 'a', intervalMs: 1000 });
+    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
     expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
     await delay(fire + 1000 - s.now() + 5);
-    await s.sync({ instance: 'a', intervalMs: 1000 }); // a is alive, its run is trusted to be running
+    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 }); // a is alive, its run is trusted to be running
     // Another replica decides the next fire (skipped: a's run holds the lease)...
     expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b' })).kind).toBe('skipped');
     // ...and a, which never saw its reply, asks again with the same token.

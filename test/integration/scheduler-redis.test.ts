@@ -27,10 +27,11 @@ describe('DistributedScheduler on a real Redis', () => {
     const set = freshReplicas();
     const ledger = new Ledger();
     const lateness: number[] = [];
+    const claimants = new Set<string>();
     const make = (id: string, skewMs: number) => {
       const r = set.create(id, { clock: skewedClock(skewMs) });
       r.scheduler.register(every(250), new Task('tick', (ctx) => ledger.record(ctx)));
-      r.scheduler.addListener({ onComplete: (c) => void lateness.push(c.latenessMs) });
+      r.scheduler.addListener({ onComplete: (c) => void lateness.push(c.latenessMs), onClaim: () => void claimants.add(id) });
       return r;
     };
     const behind = make('behind', -30_000);
@@ -50,7 +51,8 @@ describe('DistributedScheduler on a real Redis', () => {
     expect(expected.length).toBeGreaterThan(20);
     expect(expected.filter((f) => runs.get(f) !== 1)).toEqual([]);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
-    expect(new Set(ledger.entries.map((e) => e.replica)).size).toBeGreaterThanOrEqual(2);
+    // Every replica asked for the fires (the ones that are not the task's home, as the safety net).
+    expect(claimants.size).toBe(3);
     // Offsets are measured against Redis TIME; no run starts before its time on the Redis clock.
     expect(Math.abs(behind.store.clockOffsetMs() + 30_000)).toBeLessThan(50);
     expect(Math.abs(ahead.store.clockOffsetMs() - 30_000)).toBeLessThan(50);

@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { digestOf, type DefinitionSet, type PublishedTask, type TaskDefinition } from '../definitions.js';
 import { reconcileSchedule } from './schedule-table.js';
 import { DuplicateTaskError, InvalidOptionError, SchedulerStateError, UnknownTaskError } from '../errors.js';
-import type { PauseState, PublishResult, RunRecord, TaskStore } from '../store/task-store.js';
+import type { Heartbeat, PauseState, PublishResult, RunRecord, TaskStore } from '../store/task-store.js';
 import type { Task, TaskHandler } from '../task.js';
 import { withTimeout, type Sleep } from '../time.js';
 import { anchorTrigger, type TriggerTemplate } from '../triggers/trigger.js';
 import { latestDue } from './fire-math.js';
 import { FireQueue } from './fire-queue.js';
-import { FireRunner, TAKEOVER_STEP_MS, type ScheduledTask } from './fire-runner.js';
-import { HomeReplicas } from './home-replica.js';
+import { FireRunner, type ScheduledTask } from './fire-runner.js';
+import { HomeReplicas, TAKEOVER_STEP_MS } from './home-replica.js';
 import { ReplicaKnowledge } from './knowledge.js';
 import { ListenerHub } from './listener-hub.js';
 import { currentRun } from './run-attempts.js';
@@ -55,6 +55,9 @@ export class DistributedScheduler {
   private phase: Phase = 'new';
   private pauseSeq = -1;
   private loops: Promise<void>[] = [];
+  /** The heartbeat outlives claiming: while runs finish during a stop, their leases must stay trusted. */
+  private heartbeats: Promise<void> | undefined;
+  private readonly heartbeatsEnd = new AbortController();
   private unsubscribe: (() => void) | undefined;
   private stopPromise: Promise<void> | undefined;
   private stopped!: () => void;
@@ -88,7 +91,6 @@ export class DistributedScheduler {
       knowledge: this.knowledge,
       replica: this.replicaId,
       instance: this.instance,
-      home: this.home,
       leaseTtlMs: this.leaseTtlMs,
       storeTimeoutMs: this.storeTimeoutMs,
       tasksMayStop: resolved.tasksMayStop,
@@ -152,7 +154,8 @@ export class DistributedScheduler {
     await this.retryUntilStopped('publish', () => this.publishOwn());
     if (this.stopping.signal.aborted) return;
     this.phase = 'running';
-    this.loops = [this.timerLoop(), this.pollLoop()];
+    this.loops = [this.timerLoop()];
+    this.heartbeats = this.pollLoop();
     this.hub.emit('onStartup');
     this.logger.info('scheduler started', { replica: this.replicaId, store: this.store.description, tasks: this.scheduled.size });
   }
@@ -286,7 +289,7 @@ export class DistributedScheduler {
   private async timerLoop(): Promise<void> {
     while (!this.stopping.signal.aborted) {
       const now = this.store.now();
-      for (const due of this.queue.popDue(now)) this.dispatch(due.task, due.atMs, now);
+      for (const due of this.queue.popDue(now)) this.dispatch(due.task, due.atMs, due.wakeMs, now);
       const next = this.queue.peekTime();
       const wait = next === undefined ? this.maxSleepMs : Math.min(this.maxSleepMs, Math.max(1, next - now));
       if (this.wake.signal.aborted) this.wake = new AbortController();
@@ -295,17 +298,28 @@ export class DistributedScheduler {
     }
   }
 
-  private dispatch(name: string, dueMs: number, now: number): void {
+  private dispatch(name: string, dueMs: number, wakeMs: number, now: number): void {
     const task = this.scheduled.get(name);
     if (!task) return;
-    const { fireMs, nextMs } = latestDue(task.trigger, dueMs, now);
-    // Not the home of a cluster task: dispatch later, when the claim is only the safety net, so the
-    // moment a fire is due belongs to the replicas that run it.
-    const stagger = task.published.definition.scope === 'pod' ? 0 : this.home.rankOf(name) * TAKEOVER_STEP_MS;
-    if (nextMs !== undefined) this.queue.set(name, nextMs, nextMs + stagger);
+    // Woken late on purpose (stagger) is not waking late: only a real delay skips to the latest fire.
+    const { fireMs, nextMs } = latestDue(task.trigger, dueMs, now - (wakeMs - dueMs));
+    if (nextMs !== undefined) this.queue.set(name, nextMs, nextMs + this.staggerOf(task, nextMs));
     const work =
       task.published.definition.scope === 'pod' ? this.runPodFire(task, fireMs) : this.runner.claimAndRun(task, fireMs);
     this.track(work.catch((error) => this.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));
+  }
+
+  /**
+   * Not the home of a cluster task: dispatch its fire later, when the claim is only the safety net,
+   * so the moment a fire is due belongs to the replica that runs it. Never more than a quarter of the
+   * period or of the deadline, so the safety net still catches every fire in time.
+   */
+  private staggerOf(task: ScheduledTask, fireMs: number): number {
+    const definition = task.published.definition;
+    const rank = definition.scope === 'pod' ? 0 : this.home.rankOf(definition.name);
+    if (rank === 0) return 0;
+    const period = (task.trigger.next(fireMs) ?? fireMs + definition.deadlineMs) - fireMs;
+    return Math.min(rank * TAKEOVER_STEP_MS, period / 4, definition.deadlineMs / 4);
   }
 
   private async runPodFire(task: ScheduledTask, fireMs: number): Promise<void> {
@@ -322,22 +336,23 @@ export class DistributedScheduler {
   }
 
   private async pollLoop(): Promise<void> {
-    while (!this.stopping.signal.aborted) {
+    while (!this.heartbeatsEnd.signal.aborted) {
       try {
         await this.pollOnce();
       } catch (error) {
         this.hub.emit('onStoreError', 'sync', error as Error);
         this.logger.debug('store heartbeat failed', { error: (error as Error).message });
       }
-      if (this.pollNow.signal.aborted) this.pollNow = new AbortController();
-      if (this.stopping.signal.aborted) return;
-      await this.sleep(this.pollIntervalMs, this.pollNow.signal);
+      if (this.pollNow.signal.aborted && !this.stopping.signal.aborted) this.pollNow = new AbortController();
+      if (this.heartbeatsEnd.signal.aborted) return;
+      await this.sleep(this.pollIntervalMs, this.stopping.signal.aborted ? this.heartbeatsEnd.signal : this.pollNow.signal);
     }
   }
 
   private async pollOnce(): Promise<void> {
     const state = await withTimeout('sync', this.storeTimeoutMs, () => this.store.sync(this.heartbeat()));
     this.home.update(state.members);
+    if (this.stopping.signal.aborted) return; // only beating now, for the runs still finishing
     const known = this.knowledge.set;
     if (!known || state.generation !== known.generation) {
       const set = await withTimeout('load', this.storeTimeoutMs, () => this.store.loadDefinitions());
@@ -351,8 +366,12 @@ export class DistributedScheduler {
     }
   }
 
-  private heartbeat(): { instance: string; intervalMs: number } {
-    return { instance: this.instance, intervalMs: this.pollIntervalMs };
+  /**
+   * Dead after 5 missed beats plus a store timeout: one slow heartbeat must not cost a live replica
+   * its leases, and a killed one's tasks should wait seconds, not the lease TTL.
+   */
+  private heartbeat(): Heartbeat {
+    return { instance: this.instance, intervalMs: this.pollIntervalMs, deadAfterMs: 5 * this.pollIntervalMs + this.storeTimeoutMs };
   }
 
   private track(work: Promise<unknown>): void {
@@ -409,6 +428,8 @@ export class DistributedScheduler {
 
   private async finishStop(wasRunning: boolean): Promise<void> {
     this.unsubscribe?.();
+    this.heartbeatsEnd.abort();
+    await this.heartbeats;
     // Leaving lets the other replicas claim this one's tasks at once instead of after its beats lapse.
     if (wasRunning) await withTimeout('leave', this.storeTimeoutMs, () => this.store.leave(this.instance)).catch(() => {});
     try {

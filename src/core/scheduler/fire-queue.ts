@@ -34,15 +34,15 @@ export class FireQueue {
   }
 
   /** Removes and returns every live entry to be dispatched at or before `nowMs`. */
-  popDue(nowMs: number): Array<{ task: string; atMs: number }> {
-    const due: Array<{ task: string; atMs: number }> = [];
+  popDue(nowMs: number): Array<{ task: string; atMs: number; wakeMs: number }> {
+    const due: Array<{ task: string; atMs: number; wakeMs: number }> = [];
     for (;;) {
       this.dropStale();
       const top = this.heap[0];
       if (!top || top.wakeMs > nowMs) return due;
       this.pop();
       this.current.delete(top.task);
-      due.push({ task: top.task, atMs: top.atMs });
+      due.push({ task: top.task, atMs: top.atMs, wakeMs: top.wakeMs });
     }
   }
 

@@ -5,7 +5,6 @@ import type { FireTrigger, TaskHandler } from '../task.js';
 import { withTimeout, type Sleep } from '../time.js';
 import type { Trigger } from '../triggers/trigger.js';
 import { firesBetween, jitterOf } from './fire-math.js';
-import type { HomeReplicas } from './home-replica.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
@@ -28,7 +27,6 @@ export interface FireRunnerDeps {
   replica: string;
   /** This scheduler instance, unique per process: what the store knows as alive, and who holds leases. */
   instance: string;
-  home: HomeReplicas;
   leaseTtlMs: number;
   storeTimeoutMs: number;
   /** Runs are marked in their async context, so that stop() from inside a task can tell (costly). */
@@ -50,12 +48,7 @@ interface RunHandle {
 const MISSED_HISTORY_ENTRIES = 10;
 /** Past the deadline, a replica keeps asking this long so that queued claims cannot outlive it. */
 const GIVE_UP_MARGIN_MS = 2_000;
-/**
- * How long each replica in line waits after the one before it to claim a fire. The home's claim
- * normally lands within a few ms, so later claims just learn it was decided; if the home is gone, the
- * next one runs the fire this much late.
- */
-export const TAKEOVER_STEP_MS = 50;
+
 
 /** Claims fires, runs them, records them. One instance per scheduler. */
 export class FireRunner {
@@ -98,7 +91,7 @@ export class FireRunner {
       if (previous) await previous;
       const jitterMs = task.published.definition.jitterMs ?? 0;
       const jitter = jitterMs > 0 ? jitterOf(name, fireMs, jitterMs, task.trigger.next(fireMs)) : 0;
-      const wait = fireMs + jitter + this.deps.home.rankOf(name) * TAKEOVER_STEP_MS - this.deps.store.now();
+      const wait = fireMs + jitter - this.deps.store.now();
       if (wait > 0) await this.deps.sleep(wait, this.deps.stopping);
       run = await this.claim(task, fireMs);
     } finally {
@@ -161,6 +154,7 @@ export class FireRunner {
           this.deps.onStale();
           return undefined;
         case 'before-definition':
+        case 'expired':
           return undefined;
         case 'lost':
           this.deps.knowledge.noteDecided(definition.name, result.decidedMs, '');

@@ -4,6 +4,13 @@
  * due; the others claim it a little later, in rank order, as the safety net: their claim finds the
  * fire decided unless the home is gone, so one replica's death costs a fire only a short delay.
  */
+/**
+ * How long each replica in line waits after the one before it to claim a fire. The home's claim
+ * normally lands within a few ms, so later claims just learn it was decided; if the home is gone, the
+ * next one runs the fire this much late.
+ */
+export const TAKEOVER_STEP_MS = 50;
+
 export class HomeReplicas {
   private members: readonly string[] = [];
   private readonly ranks = new Map<string, number>();

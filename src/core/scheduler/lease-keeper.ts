@@ -41,7 +41,7 @@ export class LeaseKeeper {
 
   private async loop(idle: AbortController): Promise<void> {
     const { store, sleep, leaseTtlMs, instance } = this.deps;
-    for (;;) {
+    while (!idle.signal.aborted) {
       await sleep(leaseTtlMs / 3, idle.signal);
       if (idle.signal.aborted) return;
       await Promise.all(
@@ -49,8 +49,12 @@ export class LeaseKeeper {
           try {
             const renewal = await this.deps.withTimeout('renew', () => store.renewLease(task, token, leaseTtlMs, instance));
             if (renewal === 'taken') this.deps.onTaken(task);
-          } catch (error) {
-            this.deps.onError(error as Error);
+          } catch (error: unknown) {
+            try {
+              this.deps.onError(error as Error);
+            } catch {
+              // a reporting failure must never stop the renewals
+            }
           }
         }),
       );

@@ -45,7 +45,7 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
     logger: options.logger ?? consoleLogger,
     sleep: options.sleep ?? systemSleep,
     replicaId: options.replicaId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs ?? 1_000),
+    pollIntervalMs: Math.round(atLeast('pollIntervalMs', options.pollIntervalMs ?? 1_000, 10)),
     leaseTtlMs: positive('leaseTtlMs', options.leaseTtlMs ?? 15_000),
     maxSleepMs: positive('maxSleepMs', options.maxSleepMs ?? 30_000),
     shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs ?? 30_000),
@@ -54,6 +54,11 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
   };
   if (options.handlerFor) resolved.handlerFor = options.handlerFor;
   return resolved;
+}
+
+function atLeast(name: string, value: number, minimum: number): number {
+  if (!Number.isFinite(value) || value < minimum) throw new InvalidOptionError(`${name} must be at least ${minimum} ms, got ${value}`);
+  return value;
 }
 
 function positive(name: string, value: number): number {

@@ -53,7 +53,9 @@ export type ClaimResult =
   /** A run that started after this fire was due (catching up) still holds the lease: ask again. */
   | { kind: 'busy'; retryInMs: number }
   | { kind: 'stale' }
-  | { kind: 'before-definition' };
+  | { kind: 'before-definition' }
+  /** Too late to decide: every replica has given up on it; the next decision records it as missed. */
+  | { kind: 'expired' };
 
 export interface ManualClaimRequest {
   task: string;
@@ -98,8 +100,10 @@ export interface PauseState {
 export interface Heartbeat {
   /** Unique per scheduler instance (a restarted process is a new instance). */
   instance: string;
-  /** How often this instance heartbeats, in ms; it is judged late after 2 and dead after 5 missed beats. */
+  /** How often this instance heartbeats, in ms (whole); it is judged late after 2 missed beats. */
   intervalMs: number;
+  /** After this long without a heartbeat (of Redis service time), in ms, it is dead: its leases may be taken over. */
+  deadAfterMs: number;
 }
 
 /** A cheap heartbeat: what changed since the replica last looked. */

@@ -144,7 +144,7 @@ export class RedisTaskStore implements TaskStore {
     const reply = (await scripts.sync.run(
       this.redis,
       [k.epoch, k.definitions, k.pauseSeq, k.members, k.liveness],
-      [beat?.instance ?? '', beat?.intervalMs ?? 1_000],
+      [beat?.instance ?? '', Math.max(1, Math.round(beat?.intervalMs ?? 1_000)), Math.max(1, Math.round(beat?.deadAfterMs ?? 5_000))],
     )) as string[];
     const received = this.clock.now();
     const [epoch = '', generation = '0', pauseSeq = '0', seconds = '0', micros = '0', ...members] = reply;
@@ -330,6 +330,8 @@ function parseClaim(reply: string[], scheduledMs: number): ClaimResult {
       return { kind: 'stale' };
     case 'before':
       return { kind: 'before-definition' };
+    case 'expired':
+      return { kind: 'expired' };
     case 'lost':
       return { kind: 'lost', decidedMs: Number(a) };
     default:

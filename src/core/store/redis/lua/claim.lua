@@ -5,12 +5,13 @@
 -- KEYS[3] pause hash (field <task> = "<0|1>:<seq>")
 -- KEYS[4] members hash (see sync.lua)   KEYS[5] liveness clock hash (see sync.lua)
 -- then per fire i (from 0): KEYS[6+2i] task state hash (fire = latest decided scheduled ms, token,
---   owner, prev, outcome, runStart, leaseOwner)   KEYS[7+2i] lease key of the task (token of the running run)
+--   owner, prev, outcome, won*, runStart, runEnd, leaseOwner, taken*)
+--   KEYS[7+2i] lease key of the task (token of the running run)
 -- ARGV per fire i, 9 entries from ARGV[1+9i]: task name, definition digest, scheduled ms, deadline ms,
 --   overlap (skip|allow), lease TTL ms, claim token, instance of the claiming replica, '1' if the definition is paused
 -- Returns {'reset'} for the whole batch, else one reply per fire:
 --   {'won', prev, now, taken-over instance or ''} | {'overlap'|'paused'|'missed', prev} | {'lost', decided}
---   | {'early'|'recovering'|'busy', wait-ms} | {'stale'} | {'before'}
+--   | {'early'|'recovering'|'busy', wait-ms} | {'stale'} | {'before'} | {'expired'} (too late to decide)
 -- A running run blocks an overlap:skip fire in two ways: if it started before the fire was due, the
 -- fire overlaps it and is skipped; if it started later (catching up after an outage), the fire is
 -- merely queued behind it ('busy'). A run is trusted to be running only once its replica has
@@ -41,12 +42,11 @@ local function liveness(instance)
   if not instance or instance == '' then return 'alive', nil end
   local entry = redis.call('HGET', KEYS[4], instance)
   if not entry then return 'dead', nil end
-  local beat, beatDown, every = string.match(entry, '^(%d+):(%d+):(%d+)$')
+  local beat, beatDown, every, deadAfter = string.match(entry, '^(%d+):(%d+):(%d+):(%d+)$')
   beat = tonumber(beat or '0')
   local age = (now - beat) - (downNow - tonumber(beatDown or '0'))
-  every = tonumber(every or '1000')
-  if age > 5 * every then return 'dead', beat end
-  if age > 2 * every then return 'late', beat end
+  if age > tonumber(deadAfter or '5000') then return 'dead', beat end
+  if age > 2 * tonumber(every or '1000') then return 'late', beat end
   return 'alive', beat
 end
 
@@ -58,10 +58,13 @@ local function claim(stateKey, leaseKey, a)
   local scheduled = tonumber(scheduledText)
   if scheduled < tonumber(definition[2] or '0') then return {'before'} end
 
-  local state = redis.call('HMGET', stateKey, 'fire', 'token', 'prev', 'outcome', 'wonFire', 'wonToken', 'wonPrev', 'runStart', 'leaseOwner')
+  local state = redis.call('HMGET', stateKey, 'fire', 'token', 'prev', 'outcome', 'wonFire', 'wonToken', 'wonPrev',
+    'runStart', 'leaseOwner', 'runEnd', 'takenFire', 'takenToken')
   -- A replica whose 'won' reply was lost asks again with the same token: it keeps the fire even if
   -- later fires were decided meanwhile (they were skipped behind its lease).
   if state[6] == token and state[5] == scheduledText then return {'won', state[7] or '', nowText, ''} end
+  -- ...unless its lease was taken over meanwhile (it was cut off for long): the fire never started.
+  if state[12] == token and state[11] == scheduledText then return {'missed', ''} end
   local decided = tonumber(state[1])
   if decided and scheduled <= decided then
     -- The same replica retrying the same claim (its reply was lost) gets the same answer.
@@ -77,7 +80,24 @@ local function claim(stateKey, leaseKey, a)
   local function decide(outcome)
     redis.call('HSET', stateKey, 'fire', scheduledText, 'token', token, 'owner', instance, 'prev', prev, 'outcome', outcome)
   end
+  local leaseTtlLeft = 0
+  local owner, beat
+  if overlap == 'skip' then
+    leaseTtlLeft = redis.call('PTTL', leaseKey)
+    if leaseTtlLeft > 0 then owner, beat = liveness(state[9]) end
+  end
+  if now > scheduled + deadline + 2000 then
+    -- Every replica has given up on this fire (they ask until deadline + 2 s): a claim that was held
+    -- up in the network decides nothing, so the next decision counts the fire among the missed.
+    return {'expired'}
+  end
   if now > scheduled + deadline then
+    -- Past its deadline while a live run holds the task, or having waited behind a run that ended
+    -- after it was due: the fire overlapped that run.
+    if (owner and owner ~= 'dead') or (overlap == 'skip' and tonumber(state[10] or '0') > scheduled) then
+      decide('overlap')
+      return {'overlap', prev}
+    end
     decide('missed')
     return {'missed', prev}
   end
@@ -88,19 +108,28 @@ local function claim(stateKey, leaseKey, a)
   end
   local takenOver = ''
   if overlap == 'skip' then
-    local leaseTtlLeft = redis.call('PTTL', leaseKey)
+    local runStart = tonumber(state[8] or '0')
+    -- A run that started over 250 ms after its own fire is catching up (after an outage, or a dead
+    -- replica's lease): fires due while it holds the task queue behind it instead of being skipped,
+    -- as do fires due before the running run started. (A task longer than its period may so drift
+    -- late, up to its deadline: a fire that waited past it is skipped as an overlap.)
+    local runLate = runStart - tonumber(state[5] or state[8] or '0') > 250
     if leaseTtlLeft > 0 then
-      local owner, beat = liveness(state[9])
       if owner == 'late' then return {'busy', '250'} end
       if owner == 'alive' then
-        if tonumber(state[8] or '0') >= scheduled then return {'busy', tostring(math.min(leaseTtlLeft, 100))} end
+        if runStart >= scheduled or runLate then return {'busy', tostring(math.min(leaseTtlLeft, 100))} end
         -- Only a heartbeat after the fire was due shows the run outlived it: until then its replica
         -- may have died just before, and the fire waits rather than being skipped behind a ghost.
-        if beat and beat < scheduled then return {'busy', '200'} end
+        if beat and beat < scheduled and runStart < scheduled then return {'busy', '200'} end
         decide('overlap')
         return {'overlap', prev}
       end
       takenOver = state[9]
+      redis.call('HSET', stateKey, 'takenFire', state[5] or '', 'takenToken', state[6] or '')
+    elseif runStart < scheduled and not runLate and tonumber(state[10] or '0') > scheduled then
+      -- The last run ended after this fire was due (the fire waited for proof of life): it overlapped.
+      decide('overlap')
+      return {'overlap', prev}
     end
     redis.call('SET', leaseKey, token, 'PX', leaseTtl)
     redis.call('HSET', stateKey, 'fire', scheduledText, 'token', token, 'owner', instance, 'prev', prev, 'outcome', 'won',
