@@ -23,7 +23,9 @@ export class LedgerApp {
   static async start(): Promise<LedgerApp> {
     let app: LedgerApp | undefined;
     const server = createServer((req, res) => app?.handle(req, res));
-    server.keepAliveTimeout = 1_000;
+    // Node's default keep-alive (5 s) is left alone. (A 1 s keepAliveTimeout, the fire period, was
+    // set here before: undici then saw "Keep-Alive: timeout=1", below its 2 s safety threshold, and
+    // opened a new connection for every call, so no stale socket was ever reused either way.)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const address = server.address();
     app = new LedgerApp(server, typeof address === 'object' && address ? address.port : 0);

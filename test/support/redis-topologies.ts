@@ -42,23 +42,40 @@ export class SentinelSetup {
     return Number(port);
   }
 
-  /** A forced failover: the replica is promoted, the old primary becomes its replica. */
-  async failover(): Promise<void> {
+  /**
+   * A forced failover: the replica is promoted, the old primary becomes its replica. Sentinel only
+   * fails over to a replica it sees connected with its link to the primary up, and it may accept the
+   * command yet abort the failover (e.g. the last one still settling), so: wait for a good replica,
+   * ask, wait up to 10 s for the promotion, and ask again until `timeoutMs`.
+   */
+  async failover(timeoutMs = 45_000): Promise<void> {
     const before = await this.primaryPort();
-    // Sentinel refuses while the last failover settles (INPROG) or the demoted primary is not yet
-    // a synced replica (NOGOODSLAVE): ask again until it accepts.
-    await waitFor(
-      async () => {
-        try {
-          await this.sentinelQuery(['SENTINEL', 'FAILOVER', SentinelSetup.master]);
-          return true;
-        } catch {
-          return false;
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await this.replicaReady().catch(() => false)) {
+        const accepted = await this.sentinelQuery(['SENTINEL', 'FAILOVER', SentinelSetup.master]).then(
+          () => true,
+          () => false, // INPROG or NOGOODSLAVE: ask again
+        );
+        const promotedBy = Math.min(deadline, Date.now() + 10_000);
+        while (accepted && Date.now() < promotedBy) {
+          if ((await this.primaryPort().catch(() => before)) !== before) return;
+          await new Promise((r) => setTimeout(r, 100));
         }
-      },
-      { timeoutMs: 30_000, intervalMs: 500, what: 'Sentinel to accept a failover' },
-    );
-    await waitFor(async () => (await this.primaryPort()) !== before, { timeoutMs: 20_000, what: 'the failover to promote the replica' });
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`Sentinel did not fail over from ${before} within ${timeoutMs} ms`);
+  }
+
+  /** Sentinel sees a replica of the primary, connected, with its replication link up. */
+  private async replicaReady(): Promise<boolean> {
+    const replicas = (await this.sentinelQuery(['SENTINEL', 'REPLICAS', SentinelSetup.master])) as string[][];
+    return replicas.some((fields) => {
+      const info = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2) info.set(fields[i]!, fields[i + 1]!);
+      return info.get('flags') === 'slave' && info.get('master-link-status') === 'ok';
+    });
   }
 
   private async sentinelQuery(command: string[]): Promise<unknown[]> {

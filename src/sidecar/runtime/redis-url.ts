@@ -42,6 +42,10 @@ export function createRedisClient(target: RedisTarget, retry: (attempt: number) 
         ...(target.username ? { username: target.username } : {}),
         ...(target.password ? { password: target.password } : {}),
         ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+        // Follow a failover as soon as the sentinels announce it (+switch-master). Without this the
+        // connection stays on the old primary, which keeps accepting writes until Sentinel demotes it
+        // (up to ~10 s, its INFO period); those writes (claims, history) are then lost in its resync.
+        failoverDetector: true,
         maxRetriesPerRequest: 2,
         retryStrategy: retry,
       });
