@@ -81,6 +81,7 @@ export class RedisTaskStore implements TaskStore {
   private openCount = 0;
   private knownEpoch: string | undefined;
   private handBackPending = false;
+  private handingBack: Promise<void> | undefined;
   private recovery: Promise<void> | undefined;
   private recoverySource: () => RecoverySnapshot = () => ({ set: undefined, decided: [], pauses: [], leases: [] });
   private readonly claims = new Batcher<ClaimRequest, ClaimResult>((batch) => this.claimBatch(batch), CLAIM_BATCH);
@@ -154,13 +155,7 @@ export class RedisTaskStore implements TaskStore {
       return this.sync(beat);
     }
     this.knownEpoch = epoch;
-    if (this.handBackPending) {
-      this.handBackPending = false;
-      await this.handBack().catch((error: unknown) => {
-        this.handBackPending = true;
-        throw error;
-      });
-    }
+    await this.handBackIfPending();
     return { generation: Number(generation), pauseSeq: Number(pauseSeq), epoch, members: members.sort() };
   }
 
@@ -189,6 +184,9 @@ export class RedisTaskStore implements TaskStore {
   }
 
   private async claimBatch(requests: ClaimRequest[]): Promise<ClaimResult[]> {
+    // After a reconnection (a failover to a replica that may lag), what this replica knows goes back
+    // first: a claim reaching the new primary before it would find a decided fire undecided.
+    await this.handBackIfPending();
     const k = this.keys;
     const keys = [k.epoch, k.definitions, k.pauses, k.members, k.liveness];
     const args: Array<string | number> = [];
@@ -201,6 +199,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async claimManual(request: ManualClaimRequest): Promise<ManualClaimResult> {
+    await this.handBackIfPending();
     const k = this.keys;
     const reply = (await this.withRecovery(() =>
       scripts.claimManual.run(
@@ -285,6 +284,20 @@ export class RedisTaskStore implements TaskStore {
     await this.handBack();
     // Only once everything is handed back: a failed step makes the next heartbeat try again.
     this.knownEpoch = epoch;
+  }
+
+  /** One hand-back at a time; every caller waits for it, and a failed one is tried again by the next. */
+  private async handBackIfPending(): Promise<void> {
+    if (this.handBackPending && !this.handingBack) {
+      this.handBackPending = false;
+      this.handingBack = this.handBack()
+        .catch((error: unknown) => {
+          this.handBackPending = true;
+          throw error;
+        })
+        .finally(() => (this.handingBack = undefined));
+    }
+    if (this.handingBack) await this.handingBack;
   }
 
   /** Merges what this replica knows into the store; every step keeps whichever is newer. */
