@@ -42,10 +42,10 @@ export function createRedisClient(target: RedisTarget, retry: (attempt: number) 
         ...(target.username ? { username: target.username } : {}),
         ...(target.password ? { password: target.password } : {}),
         ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
-        // Follow a failover as soon as the sentinels announce it (+switch-master). Without this the
-        // connection stays on the old primary, which keeps accepting writes until Sentinel demotes it
-        // (up to ~10 s, its INFO period); those writes (claims, history) are then lost in its resync.
-        failoverDetector: true,
+        // Not failoverDetector: following +switch-master at once sends some replicas to the promoted
+        // primary while others still write to the old one, which accepts writes until Sentinel demotes
+        // it; two replicas then each won the same fire in the topology test. Staying put, every
+        // client moves when the old primary is demoted, and hands back what it knows on reconnecting.
         maxRetriesPerRequest: 2,
         retryStrategy: retry,
       });
