@@ -57,7 +57,14 @@ export function isoTime(ms: number): string {
 export function withTimeout<T>(operation: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`store operation "${operation}" timed out after ${timeoutMs} ms`)), timeoutMs);
-    call().then(
+    let pending: Promise<T>;
+    try {
+      pending = call();
+    } catch (error) {
+      clearTimeout(timer);
+      return reject(error);
+    }
+    pending.then(
       (value) => {
         clearTimeout(timer);
         resolve(value);
