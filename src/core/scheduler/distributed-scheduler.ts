@@ -7,7 +7,7 @@ import type { Heartbeat, PauseState, PublishResult, RunRecord, TaskStore } from 
 import type { Task, TaskHandler } from '../task.js';
 import { withTimeout, type Sleep } from '../time.js';
 import { anchorTrigger, type TriggerTemplate } from '../triggers/trigger.js';
-import { latestDue } from './fire-math.js';
+import { dueFires } from './fire-math.js';
 import { FireQueue } from './fire-queue.js';
 import { FireRunner, type ScheduledTask } from './fire-runner.js';
 import { HomeReplicas, TAKEOVER_STEP_MS } from './home-replica.js';
@@ -22,6 +22,9 @@ import { resolveSchedulerOptions, type SchedulerOptions } from './scheduler-opti
 export type { SchedulerOptions } from './scheduler-options.js';
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** After a long delay, at most this many of a task's due fires are claimed; older ones count as missed. */
+const MAX_CATCH_UP_FIRES = 100;
 
 /**
  * Fires registered tasks on schedule, once across all replicas that share the store (or on every
@@ -58,6 +61,8 @@ export class DistributedScheduler {
   /** The heartbeat outlives claiming: while runs finish during a stop, their leases must stay trusted. */
   private heartbeats: Promise<void> | undefined;
   private readonly heartbeatsEnd = new AbortController();
+  /** When this instance first registered, in store time, once the store has said. */
+  private registeredSinceMs: number | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopPromise: Promise<void> | undefined;
   private stopped!: () => void;
@@ -301,12 +306,19 @@ export class DistributedScheduler {
   private dispatch(name: string, dueMs: number, wakeMs: number, now: number): void {
     const task = this.scheduled.get(name);
     if (!task) return;
-    // Woken late on purpose (stagger) is not waking late: only a real delay skips to the latest fire.
-    const { fireMs, nextMs } = latestDue(task.trigger, dueMs, now - (wakeMs - dueMs));
+    const definition = task.published.definition;
+    // Woken late on purpose (stagger) is not waking late. After a real delay, a cluster task claims
+    // every due fire still inside its deadline, in order: other replicas may still be asking for the
+    // older ones, and deciding the latest first would lose them. The store drops those nobody was up for.
+    const cluster = definition.scope !== 'pod';
+    const oldestMs = cluster ? now - definition.deadlineMs : Number.POSITIVE_INFINITY;
+    const { fires, nextMs } = dueFires(task.trigger, dueMs, now - (wakeMs - dueMs), oldestMs, MAX_CATCH_UP_FIRES);
     if (nextMs !== undefined) this.queue.set(name, nextMs, nextMs + this.staggerOf(task, nextMs));
-    const work =
-      task.published.definition.scope === 'pod' ? this.runPodFire(task, fireMs) : this.runner.claimAndRun(task, fireMs);
-    this.track(work.catch((error) => this.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));
+    const latest = fires.length - 1;
+    fires.forEach((fireMs, i) => {
+      const work = cluster ? this.runner.claimAndRun(task, fireMs, i < latest) : this.runPodFire(task, fireMs);
+      this.track(work.catch((error) => this.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));
+    });
   }
 
   /**
@@ -351,7 +363,8 @@ export class DistributedScheduler {
 
   private async pollOnce(): Promise<void> {
     const state = await withTimeout('sync', this.storeTimeoutMs, () => this.store.sync(this.heartbeat()));
-    this.home.update(state.members);
+    this.home.update(state.members.map((m) => m.instance));
+    this.registeredSinceMs ??= state.members.find((m) => m.instance === this.instance)?.sinceMs;
     if (this.stopping.signal.aborted) return; // only beating now, for the runs still finishing
     const known = this.knowledge.set;
     if (!known || state.generation !== known.generation) {
@@ -371,7 +384,13 @@ export class DistributedScheduler {
    * its leases, and a killed one's tasks should wait seconds, not the lease TTL.
    */
   private heartbeat(): Heartbeat {
-    return { instance: this.instance, intervalMs: this.pollIntervalMs, deadAfterMs: 5 * this.pollIntervalMs + this.storeTimeoutMs };
+    return {
+      instance: this.instance,
+      intervalMs: this.pollIntervalMs,
+      deadAfterMs: 5 * this.pollIntervalMs + this.storeTimeoutMs,
+      sinceMs: this.registeredSinceMs,
+      settling: this.runner.settling(),
+    };
   }
 
   private track(work: Promise<unknown>): void {

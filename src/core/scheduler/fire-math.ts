@@ -6,17 +6,27 @@ import { createHash } from 'node:crypto';
 const MAX_STEPS = 100_000;
 
 /**
- * The latest fire at or before `nowMs`, starting from `firstMs` (a fire of the trigger), and the fire
- * after it. Used when a replica wakes late: only the newest due fire is attempted.
+ * The fires due at or before `nowMs`, starting from `firstMs` (a fire of the trigger), that are not
+ * older than `oldestMs` (the latest due one always counts), at most `limit` of them (the latest),
+ * oldest first; and the fire after them. Used when a replica wakes late or has just started.
  */
-export function latestDue(trigger: Trigger, firstMs: number, nowMs: number): { fireMs: number; nextMs: number | undefined } {
-  let fireMs = firstMs;
-  let nextMs = trigger.next(fireMs);
+export function dueFires(
+  trigger: Trigger,
+  firstMs: number,
+  nowMs: number,
+  oldestMs: number,
+  limit: number,
+): { fires: number[]; nextMs: number | undefined } {
+  const fires = [firstMs];
+  let nextMs = trigger.next(firstMs);
   for (let steps = 0; nextMs !== undefined && nextMs <= nowMs && steps < MAX_STEPS; steps++) {
-    fireMs = nextMs;
-    nextMs = trigger.next(fireMs);
+    fires.push(nextMs);
+    if (fires.length > limit) fires.shift();
+    nextMs = trigger.next(nextMs);
   }
-  return { fireMs, nextMs };
+  let from = 0;
+  while (from < fires.length - 1 && (fires[from] ?? 0) < oldestMs) from++;
+  return { fires: fires.slice(from), nextMs };
 }
 
 /**

@@ -58,6 +58,8 @@ export class FireRunner {
   private readonly claimChains = new Map<string, Promise<void>>();
 
   private readonly leases: LeaseKeeper;
+  /** Completions whose write failed and is being retried: until they land, our leases prove nothing. */
+  private retryingCompletions = 0;
 
   constructor(private readonly deps: FireRunnerDeps) {
     this.leases = new LeaseKeeper({
@@ -71,6 +73,11 @@ export class FireRunner {
     });
   }
 
+  /** Some finished runs are not yet recorded in the store (see Heartbeat.settling). */
+  settling(): boolean {
+    return this.retryingCompletions > 0;
+  }
+
   runningCount(task: string): number {
     return this.runningByTask.get(task) ?? 0;
   }
@@ -80,7 +87,7 @@ export class FireRunner {
    * one task's fires in order: the store keeps a watermark per task, so a later fire's claim
    * overtaking an earlier one (replies queued behind an outage) would make the earlier one lost.
    */
-  async claimAndRun(task: ScheduledTask, fireMs: number): Promise<void> {
+  async claimAndRun(task: ScheduledTask, fireMs: number, catchUp = false): Promise<void> {
     const name = task.published.definition.name;
     const previous = this.claimChains.get(name);
     let claimed!: () => void;
@@ -89,11 +96,13 @@ export class FireRunner {
     let run: (() => Promise<void>) | undefined;
     try {
       if (previous) await previous;
+      // Catching up, the claim of an older fire may have learned that later ones were decided too.
+      if ((this.deps.knowledge.decidedThrough(name) ?? -1) >= fireMs) return;
       const jitterMs = task.published.definition.jitterMs ?? 0;
       const jitter = jitterMs > 0 ? jitterOf(name, fireMs, jitterMs, task.trigger.next(fireMs)) : 0;
       const wait = fireMs + jitter - this.deps.store.now();
       if (wait > 0) await this.deps.sleep(wait, this.deps.stopping);
-      run = await this.claim(task, fireMs);
+      run = await this.claim(task, fireMs, catchUp);
     } finally {
       claimed();
       if (this.claimChains.get(name) === chain) this.claimChains.delete(name);
@@ -102,7 +111,7 @@ export class FireRunner {
   }
 
   /** Asks the store until it decides; returns the run to perform when this replica won. */
-  private async claim(task: ScheduledTask, fireMs: number): Promise<(() => Promise<void>) | undefined> {
+  private async claim(task: ScheduledTask, fireMs: number, catchUp: boolean): Promise<(() => Promise<void>) | undefined> {
     const { store, instance, leaseTtlMs } = this.deps;
     const definition = task.published.definition;
     const token = randomUUID();
@@ -123,6 +132,7 @@ export class FireRunner {
             token,
             instance,
             paused: definition.paused ?? false,
+            catchUp,
           }),
         );
       } catch (error) {
@@ -155,6 +165,7 @@ export class FireRunner {
           return undefined;
         case 'before-definition':
         case 'expired':
+        case 'superseded':
           return undefined;
         case 'lost':
           this.deps.knowledge.noteDecided(definition.name, result.decidedMs, '');
@@ -300,18 +311,28 @@ export class FireRunner {
 
   /** History is worth a few retries; after that the lease TTL frees the task anyway. */
   private async persist(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.withTimeout('complete', () => this.deps.store.complete(task, records, leaseToken));
-        return;
-      } catch (error) {
-        this.deps.hub.emit('onStoreError', 'complete', error as Error);
-        if (attempt >= 10) {
-          this.deps.logger.error('could not record a run in the store', { task, error: (error as Error).message });
+    const endMs = this.deps.store.now();
+    let retrying = false;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.withTimeout('complete', () => this.deps.store.complete(task, records, leaseToken, endMs));
           return;
+        } catch (error) {
+          this.deps.hub.emit('onStoreError', 'complete', error as Error);
+          if (attempt >= 10) {
+            this.deps.logger.error('could not record a run in the store', { task, error: (error as Error).message });
+            return;
+          }
+          if (!retrying && leaseToken) {
+            retrying = true;
+            this.retryingCompletions++;
+          }
+          await this.deps.sleep(Math.min(100 * 2 ** attempt, 2_000));
         }
-        await this.deps.sleep(Math.min(100 * 2 ** attempt, 2_000));
       }
+    } finally {
+      if (retrying) this.retryingCompletions--;
     }
   }
 

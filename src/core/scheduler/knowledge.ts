@@ -23,6 +23,11 @@ export class ReplicaKnowledge {
     }
   }
 
+  /** The latest fire of the task this replica knows was decided (by anyone). */
+  decidedThrough(task: string): number | undefined {
+    return this.decided.get(task)?.scheduledMs;
+  }
+
   holdLease(task: string, token: string): void {
     this.leases.set(token, { task, token });
   }

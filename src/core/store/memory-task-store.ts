@@ -148,7 +148,7 @@ export class MemoryTaskStore implements TaskStore {
     return holder === token ? 'renewed' : 'restored';
   }
 
-  async complete(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void> {
+  async complete(task: string, records: RunRecord[], leaseToken: string | undefined, _endedMs?: number): Promise<void> {
     if (leaseToken !== undefined && this.leaseHolder(task) === leaseToken) this.leases.delete(task);
     const history = this.histories.get(task) ?? [];
     for (const record of records) {

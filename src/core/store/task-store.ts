@@ -31,6 +31,13 @@ export interface ClaimRequest {
   instance: string;
   /** The definition itself says paused: the fire is decided as skipped. */
   paused: boolean;
+  /**
+   * An older due fire, claimed on the way to a later one (this replica woke late or just started).
+   * The store decides it only if some live replica was already up when it was due (it was owed, and
+   * others may be asking for it); else it is `superseded`: when every replica was down at a fire, only
+   * the latest due one runs and the older ones are recorded as missed.
+   */
+  catchUp?: boolean;
 }
 
 /**
@@ -55,7 +62,9 @@ export type ClaimResult =
   | { kind: 'stale' }
   | { kind: 'before-definition' }
   /** Too late to decide: every replica has given up on it; the next decision records it as missed. */
-  | { kind: 'expired' };
+  | { kind: 'expired' }
+  /** A catch-up fire no live replica was up for: the later fire's decision records it as missed. */
+  | { kind: 'superseded' };
 
 export interface ManualClaimRequest {
   task: string;
@@ -104,6 +113,24 @@ export interface Heartbeat {
   intervalMs: number;
   /** After this long without a heartbeat (of Redis service time), in ms, it is dead: its leases may be taken over. */
   deadAfterMs: number;
+  /**
+   * When this instance first registered, in store time, as the store told it (`SyncState.members`);
+   * sent back so that a store which lost its state still knows which fires the instance was up for.
+   * Omitted on the first beat: the store takes its own clock.
+   */
+  sinceMs?: number;
+  /**
+   * Some of this instance's run completions have not reached the store yet (a write failed and is
+   * being retried): its leases prove nothing until they land, so fires behind them wait.
+   */
+  settling?: boolean;
+}
+
+/** A live instance, as the heartbeat reports it. */
+export interface Member {
+  instance: string;
+  /** When the instance first registered, in store time (ms). */
+  sinceMs: number;
 }
 
 /** A cheap heartbeat: what changed since the replica last looked. */
@@ -112,8 +139,8 @@ export interface SyncState {
   pauseSeq: number;
   /** Identifies the store's state; a new value means the state was lost (e.g. Redis restarted empty). */
   epoch: string;
-  /** Instances that heartbeated recently, sorted; empty when the store does not track them. */
-  members: string[];
+  /** Instances that heartbeated recently, sorted by instance; empty when the store does not track them. */
+  members: Member[];
 }
 
 /** What a replica knows, handed back to a store that lost its state. */
@@ -150,8 +177,12 @@ export interface TaskStore {
   claim(request: ClaimRequest): Promise<ClaimResult>;
   claimManual(request: ManualClaimRequest): Promise<ManualClaimResult>;
   renewLease(task: string, token: string, ttlMs: number, instance: string): Promise<LeaseRenewal>;
-  /** Records finished runs (or missed fires) and releases the lease `leaseToken` if still held. */
-  complete(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void>;
+  /**
+   * Records finished runs (or missed fires) and releases the lease `leaseToken` if still held, as of
+   * `endedMs` (store time, when the run ended; default: now): fires due after it did not overlap the
+   * run, however late this write arrives.
+   */
+  complete(task: string, records: RunRecord[], leaseToken: string | undefined, endedMs?: number): Promise<void>;
   setPaused(task: string, paused: boolean): Promise<PauseState>;
   pauseStates(): Promise<Map<string, PauseState>>;
   history(task: string, limit: number): Promise<RunRecord[]>;

@@ -7,6 +7,7 @@ import {
   type ClaimRequest,
   type ClaimResult,
   type Heartbeat,
+  type Member,
   type LeaseRenewal,
   type ManualClaimRequest,
   type ManualClaimResult,
@@ -64,6 +65,7 @@ interface Completion {
   task: string;
   records: RunRecord[];
   leaseToken: string | undefined;
+  endedMs: number | undefined;
 }
 
 /**
@@ -145,10 +147,16 @@ export class RedisTaskStore implements TaskStore {
     const reply = (await scripts.sync.run(
       this.redis,
       [k.epoch, k.definitions, k.pauseSeq, k.members, k.liveness],
-      [beat?.instance ?? '', Math.max(1, Math.round(beat?.intervalMs ?? 1_000)), Math.max(1, Math.round(beat?.deadAfterMs ?? 5_000))],
+      [
+        beat?.instance ?? '',
+        Math.max(1, Math.round(beat?.intervalMs ?? 1_000)),
+        Math.max(1, Math.round(beat?.deadAfterMs ?? 5_000)),
+        beat?.sinceMs === undefined ? '' : Math.round(beat.sinceMs),
+        beat?.settling ? '1' : '0',
+      ],
     )) as string[];
     const received = this.clock.now();
-    const [epoch = '', generation = '0', pauseSeq = '0', seconds = '0', micros = '0', ...members] = reply;
+    const [epoch = '', generation = '0', pauseSeq = '0', seconds = '0', micros = '0', ...pairs] = reply;
     this.offset.add(sent, received, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
     if (epoch === '' || (this.knownEpoch !== undefined && epoch !== this.knownEpoch)) {
       await this.recover();
@@ -156,7 +164,10 @@ export class RedisTaskStore implements TaskStore {
     }
     this.knownEpoch = epoch;
     await this.handBackIfPending();
-    return { generation: Number(generation), pauseSeq: Number(pauseSeq), epoch, members: members.sort() };
+    const members: Member[] = [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) members.push({ instance: pairs[i] ?? '', sinceMs: Number(pairs[i + 1]) });
+    members.sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
+    return { generation: Number(generation), pauseSeq: Number(pauseSeq), epoch, members };
   }
 
   async leave(instance: string): Promise<void> {
@@ -192,7 +203,7 @@ export class RedisTaskStore implements TaskStore {
     const args: Array<string | number> = [];
     for (const r of requests) {
       keys.push(k.taskState(r.task), k.lease(r.task));
-      args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0');
+      args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0', r.catchUp ? '1' : '0');
     }
     const replies = (await this.withRecovery(() => scripts.claim.run(this.redis, keys, args))) as string[][];
     return requests.map((request, i) => parseClaim(replies[i] ?? [], request.scheduledMs));
@@ -219,8 +230,8 @@ export class RedisTaskStore implements TaskStore {
     return (await scripts.renewLease.run(this.redis, [k.lease(task), k.taskState(task)], [token, ttlMs, instance])) as LeaseRenewal;
   }
 
-  complete(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void> {
-    return this.completions.add({ task, records, leaseToken });
+  complete(task: string, records: RunRecord[], leaseToken: string | undefined, endedMs?: number): Promise<void> {
+    return this.completions.add({ task, records, leaseToken, endedMs });
   }
 
   private async completeBatch(completions: Completion[]): Promise<void[]> {
@@ -229,7 +240,7 @@ export class RedisTaskStore implements TaskStore {
     const args: Array<string | number> = [HISTORY_LIMIT];
     for (const c of completions) {
       keys.push(k.taskState(c.task), k.lease(c.task), k.history(c.task));
-      args.push(c.leaseToken ?? '', c.records.length, ...c.records.map((r) => JSON.stringify(r)));
+      args.push(c.leaseToken ?? '', c.endedMs === undefined ? '' : Math.round(c.endedMs), c.records.length, ...c.records.map((r) => JSON.stringify(r)));
     }
     await scripts.complete.run(this.redis, keys, args);
     return completions.map(() => undefined);
@@ -345,6 +356,8 @@ function parseClaim(reply: string[], scheduledMs: number): ClaimResult {
       return { kind: 'before-definition' };
     case 'expired':
       return { kind: 'expired' };
+    case 'superseded':
+      return { kind: 'superseded' };
     case 'lost':
       return { kind: 'lost', decidedMs: Number(a) };
     default:

@@ -7,11 +7,13 @@
 -- then per fire i (from 0): KEYS[6+2i] task state hash (fire = latest decided scheduled ms, token,
 --   owner, prev, outcome, won*, runStart, runEnd, leaseOwner, taken*)
 --   KEYS[7+2i] lease key of the task (token of the running run)
--- ARGV per fire i, 9 entries from ARGV[1+9i]: task name, definition digest, scheduled ms, deadline ms,
---   overlap (skip|allow), lease TTL ms, claim token, instance of the claiming replica, '1' if the definition is paused
+-- ARGV per fire i, 10 entries from ARGV[1+10i]: task name, definition digest, scheduled ms, deadline ms,
+--   overlap (skip|allow), lease TTL ms, claim token, instance of the claiming replica, '1' if the
+--   definition is paused, '1' if the fire is a catch-up (an older due fire claimed on the way to a later one)
 -- Returns {'reset'} for the whole batch, else one reply per fire:
 --   {'won', prev, now, taken-over instance or ''} | {'overlap'|'paused'|'missed', prev} | {'lost', decided}
 --   | {'early'|'recovering'|'busy', wait-ms} | {'stale'} | {'before'} | {'expired'} (too late to decide)
+--   | {'superseded'} (a catch-up fire no live replica was up for: left to the later fire to record)
 -- A running run blocks an overlap:skip fire in two ways: if it started before the fire was due, the
 -- fire overlaps it and is skipped; if it started later (catching up after an outage), the fire is
 -- merely queued behind it ('busy'). A run is trusted to be running only once its replica has
@@ -23,7 +25,7 @@ if not epoch then return {'reset'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nowText = string.format('%.0f', now)
-local fires = #ARGV / 9
+local fires = #ARGV / 10
 local replies = {}
 local recoverUntil = tonumber(string.match(epoch, ':(%d+)$') or '0')
 if now < recoverUntil then
@@ -36,23 +38,51 @@ local tick, downNow = tonumber(clock[1] or '0'), tonumber(clock[2] or '0')
 local gap = tonumber(clock[3] or '2000')
 if tick > 0 and now - tick > gap then downNow = downNow + (now - tick - gap) end
 
--- 'alive', 'late' or 'dead', and the time of the instance's last heartbeat; a lease without a
--- known owner is trusted until its TTL.
+-- 'alive', 'late' or 'dead', the time of the member's last heartbeat and when it registered, from
+-- its members entry (see sync.lua).
+local function judge(entry)
+  local beat, beatDown, every, deadAfter, since, settling =
+    string.match(entry, '^(%d+):(%d+):(%d+):(%d+):?(%d*):?(%d?)$')
+  beat = tonumber(beat or '0')
+  local age = (now - beat) - (downNow - tonumber(beatDown or '0'))
+  local sinceMs = tonumber(since) or beat
+  if age > tonumber(deadAfter or '5000') then return 'dead', beat, sinceMs end
+  -- Completions still on their way: a heartbeat does not show that a run outlived a fire.
+  if age > 2 * tonumber(every or '1000') or settling == '1' then return 'late', beat, sinceMs end
+  return 'alive', beat, sinceMs
+end
+
+-- How a lease holder stands; a lease without a known owner is trusted until its TTL.
 local function liveness(instance)
   if not instance or instance == '' then return 'alive', nil end
   local entry = redis.call('HGET', KEYS[4], instance)
   if not entry then return 'dead', nil end
-  local beat, beatDown, every, deadAfter = string.match(entry, '^(%d+):(%d+):(%d+):(%d+)$')
-  beat = tonumber(beat or '0')
-  local age = (now - beat) - (downNow - tonumber(beatDown or '0'))
-  if age > tonumber(deadAfter or '5000') then return 'dead', beat end
-  if age > 2 * tonumber(every or '1000') then return 'late', beat end
-  return 'alive', beat
+  local state, beat = judge(entry)
+  return state, beat
+end
+
+-- Whether some replica was up when the fire was due (registered before it, and not dead since, or
+-- heartbeating after it): the fire was owed to it and it may still be asking, cut off or queued.
+-- Read once per call, and only for catch-up claims.
+local upSpans
+local function owed(scheduled)
+  if not upSpans then
+    upSpans = {}
+    local members = redis.call('HGETALL', KEYS[4])
+    for i = 2, #members, 2 do
+      local state, beat, since = judge(members[i])
+      upSpans[#upSpans + 1] = {since, state ~= 'dead' and math.huge or beat}
+    end
+  end
+  for _, span in ipairs(upSpans) do
+    if span[1] <= scheduled and scheduled <= span[2] then return true end
+  end
+  return false
 end
 
 local function claim(stateKey, leaseKey, a)
   local task, digest, scheduledText, deadline, overlap = a[1], a[2], a[3], tonumber(a[4]), a[5]
-  local leaseTtl, token, instance, paused = a[6], a[7], a[8], a[9]
+  local leaseTtl, token, instance, paused, catchUp = a[6], a[7], a[8], a[9], a[10]
   local definition = redis.call('HMGET', KEYS[2], 'd:' .. task, 's:' .. task)
   if definition[1] ~= digest then return {'stale'} end
   local scheduled = tonumber(scheduledText)
@@ -75,6 +105,7 @@ local function claim(stateKey, leaseKey, a)
     return {'lost', state[1]}
   end
   if scheduled > now then return {'early', string.format('%.0f', scheduled - now)} end
+  if catchUp == '1' and not owed(scheduled) then return {'superseded'} end
 
   local prev = state[1] or ''
   local function decide(outcome)
@@ -143,7 +174,7 @@ end
 
 for i = 0, fires - 1 do
   local a = {}
-  for j = 1, 9 do a[j] = ARGV[9 * i + j] end
+  for j = 1, 10 do a[j] = ARGV[10 * i + j] end
   replies[i + 1] = claim(KEYS[6 + 2 * i], KEYS[7 + 2 * i], a)
 end
 return replies

@@ -3,37 +3,38 @@
 -- ready at the same moment.
 -- per task i (from 0): KEYS[1+3i] task state hash   KEYS[2+3i] lease key   KEYS[3+3i] history list
 -- ARGV[1] history length to keep, then per task i, in order: lease token ('' when the run held
---   none), the number n of history entries, then n entries (JSON), oldest first; an entry with
---   "outcome":"success" sets lastSuccess
+--   none), when the run ended (ms, store time; '' for now), the number n of history entries, then n
+--   entries (JSON), oldest first; an entry with "outcome":"success" sets lastSuccess
 local keep = tonumber(ARGV[1]) - 1
-local now
+local nowMs
+local function now()
+  if not nowMs then
+    local t = redis.call('TIME')
+    nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return nowMs
+end
 local at = 2
 local task = 0
 while at <= #ARGV do
   local stateKey, leaseKey, historyKey = KEYS[1 + 3 * task], KEYS[2 + 3 * task], KEYS[3 + 3 * task]
-  local token, count = ARGV[at], tonumber(ARGV[at + 1])
+  local token, ended, count = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
   if token ~= '' and redis.call('GET', leaseKey) == token then
     redis.call('DEL', leaseKey)
-    if not now then
-      local t = redis.call('TIME')
-      now = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-    end
-    redis.call('HSET', stateKey, 'runEnd', now) -- fires due before this overlapped the run
+    -- When the run really ended, not when this write got through (an outage may have held it back):
+    -- fires due before it overlapped the run, those after did not. Never before the run started.
+    local runStart = tonumber(redis.call('HGET', stateKey, 'runStart') or '0')
+    local runEnd = math.max(math.min(ended or now(), now()), runStart)
+    redis.call('HSET', stateKey, 'runEnd', string.format('%.0f', runEnd))
   end
   local succeeded = false
-  for i = at + 2, at + 1 + count do
+  for i = at + 3, at + 2 + count do
     redis.call('LPUSH', historyKey, ARGV[i])
     if string.find(ARGV[i], '"outcome":"success"', 1, true) then succeeded = true end
   end
   redis.call('LTRIM', historyKey, 0, keep)
-  if succeeded then
-    if not now then
-      local t = redis.call('TIME')
-      now = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-    end
-    redis.call('HSET', stateKey, 'lastSuccess', now)
-  end
-  at = at + 2 + count
+  if succeeded then redis.call('HSET', stateKey, 'lastSuccess', string.format('%.0f', now())) end
+  at = at + 3 + count
   task = task + 1
 end
 return task

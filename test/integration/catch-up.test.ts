@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { DistributedScheduler, RedisTaskStore, silentLogger, Task, Triggers, type ClaimResult } from '../../src/index.js';
+import type { TaskDefinition } from '../../src/core/definitions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { delay, waitFor } from '../support/wait.js';
+
+// Regression tests for chaos finding 2: a replica that woke late or had just started claimed only
+// the latest due fire, so its decision lost the older ones other replicas were still asking for.
+let server: RedisServer;
+const clients: Redis[] = [];
+const schedulers: DistributedScheduler[] = [];
+beforeAll(async () => {
+  server = await RedisServer.start();
+});
+afterAll(async () => {
+  for (const s of schedulers) await s.stop().catch(() => {});
+  for (const c of clients) c.disconnect();
+  await server.stop();
+});
+
+function store(scheduler: string): RedisTaskStore {
+  const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  clients.push(redis);
+  return new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 0 });
+}
+
+/** A replica's heartbeat as the scheduler sends it; `stop` is a SIGKILL. */
+function beating(s: RedisTaskStore, instance: string, intervalMs = 100): { stop(): void } {
+  let stopped = false;
+  let sinceMs: number | undefined;
+  void (async () => {
+    while (!stopped) {
+      const state = await s.sync({ instance, intervalMs, deadAfterMs: 3 * intervalMs, sinceMs }).catch(() => undefined);
+      sinceMs ??= state?.members.find((m) => m.instance === instance)?.sinceMs;
+      await delay(intervalMs / 2);
+    }
+  })();
+  return { stop: () => (stopped = true) };
+}
+
+const EVERY = 200;
+const task: TaskDefinition = {
+  name: 'job',
+  trigger: { kind: 'every', everyMs: EVERY, startAtMs: 0 },
+  scope: 'cluster',
+  overlap: 'allow',
+  deadlineMs: 30_000,
+  timeoutMs: 0,
+  retries: 0,
+};
+
+async function published(scheduler: string) {
+  const s = store(scheduler);
+  const { set } = await s.publish({ version: 1, contentDigest: 'c', anchorMs: s.now(), tasks: [task] });
+  const digest = set.tasks[0]!.digest;
+  const firstFire = Math.ceil((set.tasks[0]!.sinceMs + 1) / EVERY) * EVERY;
+  const claim = (by: RedisTaskStore, instance: string, scheduledMs: number, catchUp = false): Promise<ClaimResult> =>
+    by.claim({ task: 'job', digest, scheduledMs, deadlineMs: 30_000, overlap: 'allow', leaseTtlMs: 60_000, token: `${instance}-${scheduledMs}`, instance, paused: false, catchUp });
+  return { s, firstFire, claim };
+}
+
+async function until(s: RedisTaskStore, ms: number): Promise<void> {
+  await delay(Math.max(0, ms - s.now() + 5));
+}
+
+describe('claiming older due fires on the way to a later one (claim.lua on a real redis-server)', () => {
+  it('an older fire is decided for the late replica when another replica was up at it (it may still be asking)', async () => {
+    const { s, firstFire, claim } = await published('owed');
+    const up = beating(s, 'a');
+    await until(s, firstFire + EVERY); // a is up for both fires but its claims have not got through
+    const b = store('owed');
+    const beatB = beating(b, 'b');
+    await waitFor(async () => (await b.sync()).members.length === 2, { timeoutMs: 2_000, what: 'b to register' });
+    expect((await claim(b, 'b', firstFire, true)).kind).toBe('won');
+    expect(await claim(b, 'b', firstFire + EVERY)).toMatchObject({ kind: 'won', previousMs: firstFire });
+    expect((await claim(s, 'a', firstFire)).kind).toBe('lost'); // a's held-up claim arrives: decided once
+    up.stop();
+    beatB.stop();
+  });
+
+  it('when every replica was down at the older fires, they are superseded: the latest runs and its decision counts them missed', async () => {
+    const { s, firstFire, claim } = await published('down');
+    const stopped = beating(s, 'a');
+    await until(s, firstFire);
+    expect((await claim(s, 'a', firstFire)).kind).toBe('won');
+    stopped.stop();
+    await s.leave('a'); // a stops, before the next fires are due
+    await until(s, firstFire + 3 * EVERY);
+    const b = store('down');
+    const beatB = beating(b, 'b'); // the first replica back
+    await waitFor(async () => (await b.sync()).members.some((m) => m.instance === 'b'), { timeoutMs: 2_000, what: 'b to register' });
+    expect((await claim(b, 'b', firstFire + EVERY, true)).kind).toBe('superseded');
+    expect((await claim(b, 'b', firstFire + 2 * EVERY, true)).kind).toBe('superseded');
+    expect(await claim(b, 'b', firstFire + 3 * EVERY)).toMatchObject({ kind: 'won', previousMs: firstFire });
+    beatB.stop();
+  });
+
+  it('a store that lost its state learns back from the heartbeat since when each replica has been up', async () => {
+    const s = store('since');
+    const first = await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 3000 });
+    const sinceMs = first.members.find((m) => m.instance === 'a')!.sinceMs;
+    await delay(50);
+    const redis = new Redis(server.port, '127.0.0.1');
+    clients.push(redis);
+    await redis.flushall();
+    const after = await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 3000, sinceMs });
+    expect(after.members).toEqual([{ instance: 'a', sinceMs }]);
+  });
+});
+
+describe('a scheduler catching up', () => {
+  const tick = Triggers.periodOf(new Date(0), undefined, 0.2);
+
+  /** Starts a scheduler with the task "tick"; records the scheduled time of every run. */
+  async function replica(scheduler: string, id: string, ran: number[]): Promise<DistributedScheduler> {
+    const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    clients.push(redis);
+    const s = new DistributedScheduler(new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 0 }), { logger: silentLogger, replicaId: id });
+    s.register(tick, new Task('tick', async (ctx) => void ran.push(ctx.scheduledAt.getTime()), { deadlineMs: 30_000 }));
+    schedulers.push(s);
+    await s.start();
+    return s;
+  }
+
+  /** Runs a replica for a few fires, stops it, leaves the task undecided for 5 fires, then starts another. */
+  async function gap(scheduler: string, othersUp: boolean) {
+    const ran: number[] = [];
+    const first = await replica(scheduler, 'first', ran);
+    await waitFor(() => ran.length >= 2, { timeoutMs: 3_000, what: 'two runs' });
+    // Another replica up but unable to claim (cut off, or its claims queued): its beat is all the store sees of it.
+    const other = othersUp ? beating(store(scheduler), 'cut-off') : undefined;
+    await first.stop();
+    const lastBefore = Math.max(...ran);
+    await delay(5 * 200 + 50);
+    const second = await replica(scheduler, 'second', ran);
+    await waitFor(() => ran.some((ms) => ms > lastBefore + 6 * 200), { timeoutMs: 3_000, what: 'the second replica to be on time' });
+    other?.stop();
+    const history = await second.history('tick', 100);
+    await second.stop();
+    return { ran, lastBefore, missed: history.filter((r) => r.outcome === 'missed').map((r) => Date.parse(r.scheduledAt)) };
+  }
+
+  it('a replica starting while another is up runs every fire due inside its deadline, once each and oldest first', async () => {
+    const { ran, lastBefore, missed } = await gap('owed-scheduler', true);
+    const after = ran.filter((ms) => ms > lastBefore);
+    const expected = Array.from({ length: (Math.max(...after) - lastBefore) / 200 }, (_, i) => lastBefore + (i + 1) * 200);
+    expect(after).toEqual(expected);
+    expect(missed).toEqual([]);
+  });
+
+  it('the first replica back after every replica was down runs only the latest due fire and records the older ones missed', async () => {
+    const { ran, lastBefore, missed } = await gap('down-scheduler', false);
+    const after = ran.filter((ms) => ms > lastBefore);
+    const firstAfter = after[0]!;
+    expect(firstAfter - lastBefore).toBeGreaterThanOrEqual(5 * 200);
+    const skipped = Array.from({ length: (firstAfter - lastBefore) / 200 - 1 }, (_, i) => lastBefore + (i + 1) * 200);
+    expect(missed.sort((a, b) => a - b)).toEqual(skipped);
+    expect(ran.filter((ms) => ms > lastBefore && ms < firstAfter)).toEqual([]);
+  });
+});
