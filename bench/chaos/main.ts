@@ -5,6 +5,7 @@
 // CHAOS_DEBUG=1 keeps replica logs (debug level), the fault timeline and the accounting log in the
 // work directory it prints; CHAOS_MONITOR=1 adds a redis-cli MONITOR of the single Redis.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { ensureDist } from '../perf/build.js';
 import { failed, runChaos, runMix, SCENARIOS, table, type ChaosRow, type Scenario } from './harness.js';
 
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -18,6 +19,8 @@ if (unknown.length > 0) {
   console.error(`unknown scenario ${unknown.join(', ')}: use ${SCENARIOS.join(', ')}, all or mix`);
   process.exit(2);
 }
+// The replicas are real `taskino run` processes, which run dist/: build it if src/ is newer.
+ensureDist((line) => console.error(line));
 const single: string[] = chosen.includes('all') ? [...SCENARIOS] : chosen.filter((c) => c !== 'mix');
 const rows: ChaosRow[] = [];
 for (const scenario of single) {
