@@ -57,3 +57,16 @@ export class TaskTimeoutError extends TaskinoError {
     super('TASK_TIMEOUT', `task "${task}" did not finish within its timeout of ${timeoutMs} ms`);
   }
 }
+
+/**
+ * A claim was not acknowledged by the Redis replicas and the server turned out not to be the
+ * primary any more (a failover replaced it; its writes will be discarded). The claim is retried.
+ */
+export class UnacknowledgedClaimError extends TaskinoError {
+  constructor(acked: number, wanted: number) {
+    super(
+      'UNACKNOWLEDGED_CLAIM',
+      `a claim was acknowledged by ${acked} of the ${wanted} Redis replicas required, and this Redis is no longer the primary; the claim is retried on the new primary`,
+    );
+  }
+}

@@ -41,11 +41,11 @@ describe('recovery', () => {
     await delay(fire - a.now() + 5);
     const request = { task: 'job', digest, scheduledMs: fire, deadlineMs: 30_000, overlap: 'allow' as const, leaseTtlMs: 5000, paused: false };
     expect((await a.claim({ ...request, token: 'a', instance: 'a' })).kind).toBe('won');
-    a.setRecoverySource(() => ({ set, decided: [{ task: 'job', scheduledMs: fire, token: 'a' }], pauses: [], leases: [] }));
+    a.setRecoverySource(() => ({ set, decided: [{ task: 'job', scheduledMs: fire, token: 'a' }], pauses: [], leases: [], released: [] }));
 
     await server.restart(); // the watermark of "job" is gone
     const b = replicas.create('b', { store: { recoveryWindowMs: 500 } }).store;
-    b.setRecoverySource(() => ({ set, decided: [], pauses: [], leases: [] })); // b never saw the fire decided
+    b.setRecoverySource(() => ({ set, decided: [], pauses: [], leases: [], released: [] })); // b never saw the fire decided
     await waitFor(async () => (await b.sync().then(() => true, () => false)), { timeoutMs: 5_000, what: 'b to reach the restarted Redis' });
     const during = await b.claim({ ...request, token: 'b', instance: 'b' });
     expect(during.kind).toBe('recovering');

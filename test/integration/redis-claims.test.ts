@@ -98,7 +98,7 @@ describe('claim.lua against a real redis-server', () => {
 
   it('hands its knowledge back after a reconnect, so a server that lost recent writes cannot re-decide a fire', async () => {
     const { s, digest, fire } = await published('rollback');
-    s.setRecoverySource(() => ({ set: undefined, decided: [{ task: 'job', scheduledMs: fire, token: 'a' }], pauses: [], leases: [] }));
+    s.setRecoverySource(() => ({ set: undefined, decided: [{ task: 'job', scheduledMs: fire, token: 'a' }], pauses: [], leases: [], released: [] }));
     expect((await claim(s, digest, fire, 'a')).kind).toBe('won');
     const admin = new Redis(server.port, '127.0.0.1');
     clients.push(admin);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DistributedScheduler, RedisTaskStore, silentLogger, Task, Triggers } from '../../src/index.js';
-import { createRedisClient, parseRedisUrl } from '../../src/sidecar/runtime/redis-url.js';
+import { claimAcksFor, createRedisClient, parseRedisUrl } from '../../src/sidecar/runtime/redis-url.js';
 import { ClusterSetup, SentinelSetup } from '../support/redis-topologies.js';
 import { gridFires, Ledger } from '../support/replicas.js';
 import { delay } from '../support/wait.js';
@@ -8,9 +8,11 @@ import { delay } from '../support/wait.js';
 async function replicas(url: string, ledger: Ledger, scheduler: string) {
   return Promise.all(
     ['a', 'b'].map(async (id) => {
-      const redis = createRedisClient(parseRedisUrl(url), () => 100);
+      const target = parseRedisUrl(url);
+      const redis = createRedisClient(target, () => 100);
       redis.on('error', () => {});
-      const s = new DistributedScheduler(new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 600 }), { logger: silentLogger, replicaId: id, pollIntervalMs: 200, storeTimeoutMs: 1_000 });
+      const claimAcks = claimAcksFor(target, redis); // as the sidecar composes it
+      const s = new DistributedScheduler(new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 600, ...(claimAcks ? { claimAcks } : {}) }), { logger: silentLogger, replicaId: id, pollIntervalMs: 200, storeTimeoutMs: 1_000 });
       s.register(Triggers.periodOf(new Date(0), undefined, 0.25), new Task('tick', (ctx) => ledger.record(ctx), { deadlineMs: 15_000 }));
       await s.start();
       return { s, redis };

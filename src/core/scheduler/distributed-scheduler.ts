@@ -7,10 +7,11 @@ import type { Heartbeat, PauseState, PublishResult, RunRecord, TaskStore } from 
 import type { Task, TaskHandler } from '../task.js';
 import { withTimeout, type Sleep } from '../time.js';
 import { anchorTrigger, type TriggerTemplate } from '../triggers/trigger.js';
-import { dueFires } from './fire-math.js';
 import { FireQueue } from './fire-queue.js';
 import { FireRunner, type ScheduledTask } from './fire-runner.js';
-import { HomeReplicas, TAKEOVER_STEP_MS } from './home-replica.js';
+import { HomeReplicas } from './home-replica.js';
+import { SafetyNet } from './safety-net.js';
+import { FireDispatcher } from './fire-dispatcher.js';
 import { ReplicaKnowledge } from './knowledge.js';
 import { ListenerHub } from './listener-hub.js';
 import { currentRun } from './run-attempts.js';
@@ -23,8 +24,6 @@ export type { SchedulerOptions } from './scheduler-options.js';
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-/** After a long delay, at most this many of a task's due fires are claimed; older ones count as missed. */
-const MAX_CATCH_UP_FIRES = 100;
 
 /**
  * Fires registered tasks on schedule, once across all replicas that share the store (or on every
@@ -35,6 +34,7 @@ export class DistributedScheduler {
   /** Unique per scheduler object: a restarted process is a new instance even under the same replicaId. */
   readonly instance: string;
   private readonly home: HomeReplicas;
+  private readonly safetyNet: SafetyNet;
   private readonly logger: Logger;
   private readonly sleep: Sleep;
   private readonly pollIntervalMs: number;
@@ -46,6 +46,7 @@ export class DistributedScheduler {
   private readonly hub: ListenerHub;
   private readonly knowledge: ReplicaKnowledge;
   private readonly runner: FireRunner;
+  private readonly dispatcher: FireDispatcher;
   private registered = new Map<string, { template: TriggerTemplate; task: Task }>();
   private readonly scheduled = new Map<string, ScheduledTask>();
   private readonly queue = new FireQueue();
@@ -78,6 +79,7 @@ export class DistributedScheduler {
     this.replicaId = resolved.replicaId;
     this.instance = `${resolved.replicaId}#${randomBytes(4).toString('hex')}`;
     this.home = new HomeReplicas(this.instance);
+    this.safetyNet = new SafetyNet(store, this.home, this.instance, this.sleep);
     this.pollIntervalMs = resolved.pollIntervalMs;
     this.leaseTtlMs = resolved.leaseTtlMs;
     this.maxSleepMs = resolved.maxSleepMs;
@@ -102,6 +104,18 @@ export class DistributedScheduler {
       stopping: this.stopping.signal,
       shutdown: this.shutdown.signal,
       onStale: () => this.pollNow.abort(),
+    });
+    this.dispatcher = new FireDispatcher({
+      store,
+      runner: this.runner,
+      home: this.home,
+      safetyNet: this.safetyNet,
+      knowledge: this.knowledge,
+      hub: this.hub,
+      logger: this.logger,
+      scheduled: this.scheduled,
+      queue: this.queue,
+      track: (work) => this.track(work),
     });
   }
 
@@ -153,9 +167,12 @@ export class DistributedScheduler {
   async start(): Promise<void> {
     if (this.phase !== 'new') throw new SchedulerStateError(`start() called on a scheduler that is ${this.phase}`);
     this.phase = 'starting';
-    this.store.setRecoverySource(() => this.knowledge.snapshot());
+    this.store.setRecoverySource(() => this.knowledge.snapshot(this.store.now()));
     await this.store.open();
-    this.unsubscribe = this.store.onEvent(() => this.pollNow.abort());
+    this.unsubscribe = this.store.onEvent((event) => {
+      if (event.type === 'progress') this.safetyNet.heard(event.progress, this.store.now());
+      else this.pollNow.abort();
+    });
     await this.retryUntilStopped('publish', () => this.publishOwn());
     if (this.stopping.signal.aborted) return;
     this.phase = 'running';
@@ -283,6 +300,8 @@ export class DistributedScheduler {
     if (current && set.generation < current.generation) return;
     this.knowledge.set = set;
     reconcileSchedule(this.scheduled, this.queue, set, this.store.now(), (published) => this.handlerOf(published), this.logger);
+    this.safetyNet.tasksChanged(digestOf([...this.scheduled.values()].map((t) => t.published.digest).sort()));
+    this.safetyNet.queued(this.queue.peekTime());
     this.wake.abort();
     if (current) this.hub.emit('onReload', set);
   }
@@ -294,57 +313,13 @@ export class DistributedScheduler {
   private async timerLoop(): Promise<void> {
     while (!this.stopping.signal.aborted) {
       const now = this.store.now();
-      for (const due of this.queue.popDue(now)) this.dispatch(due.task, due.atMs, due.wakeMs, now);
+      this.dispatcher.dispatchDue(now);
       const next = this.queue.peekTime();
       const wait = next === undefined ? this.maxSleepMs : Math.min(this.maxSleepMs, Math.max(1, next - now));
       if (this.wake.signal.aborted) this.wake = new AbortController();
       if (this.stopping.signal.aborted) return;
       await this.sleep(wait, this.wake.signal);
     }
-  }
-
-  private dispatch(name: string, dueMs: number, wakeMs: number, now: number): void {
-    const task = this.scheduled.get(name);
-    if (!task) return;
-    const definition = task.published.definition;
-    // Woken late on purpose (stagger) is not waking late. After a real delay, a cluster task claims
-    // every due fire still inside its deadline, in order: other replicas may still be asking for the
-    // older ones, and deciding the latest first would lose them. The store drops those nobody was up for.
-    const cluster = definition.scope !== 'pod';
-    const oldestMs = cluster ? now - definition.deadlineMs : Number.POSITIVE_INFINITY;
-    const { fires, nextMs } = dueFires(task.trigger, dueMs, now - (wakeMs - dueMs), oldestMs, MAX_CATCH_UP_FIRES);
-    if (nextMs !== undefined) this.queue.set(name, nextMs, nextMs + this.staggerOf(task, nextMs));
-    const latest = fires.length - 1;
-    fires.forEach((fireMs, i) => {
-      const work = cluster ? this.runner.claimAndRun(task, fireMs, i < latest) : this.runPodFire(task, fireMs);
-      this.track(work.catch((error) => this.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));
-    });
-  }
-
-  /**
-   * Not the home of a cluster task: dispatch its fire later, when the claim is only the safety net,
-   * so the moment a fire is due belongs to the replica that runs it. Never more than a quarter of the
-   * period or of the deadline, so the safety net still catches every fire in time.
-   */
-  private staggerOf(task: ScheduledTask, fireMs: number): number {
-    const definition = task.published.definition;
-    const rank = definition.scope === 'pod' ? 0 : this.home.rankOf(definition.name);
-    if (rank === 0) return 0;
-    const period = (task.trigger.next(fireMs) ?? fireMs + definition.deadlineMs) - fireMs;
-    return Math.min(rank * TAKEOVER_STEP_MS, period / 4, definition.deadlineMs / 4);
-  }
-
-  private async runPodFire(task: ScheduledTask, fireMs: number): Promise<void> {
-    const name = task.published.definition.name;
-    if (task.published.definition.paused || this.knowledge.pauses.get(name)?.paused) {
-      this.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'paused', count: 1 });
-      return;
-    }
-    if (this.store.now() > fireMs + task.published.definition.deadlineMs) {
-      this.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'missed', count: 1 });
-      return;
-    }
-    await this.runner.runLocally(task, fireMs, 'schedule', false);
   }
 
   private async pollLoop(): Promise<void> {
@@ -363,7 +338,10 @@ export class DistributedScheduler {
 
   private async pollOnce(): Promise<void> {
     const state = await withTimeout('sync', this.storeTimeoutMs, () => this.store.sync(this.heartbeat()));
-    this.home.update(state.members.map((m) => m.instance));
+    if (this.home.update(state.members.map((m) => m.instance))) {
+      this.dispatcher.membersChanged();
+      this.wake.abort();
+    }
     this.registeredSinceMs ??= state.members.find((m) => m.instance === this.instance)?.sinceMs;
     if (this.stopping.signal.aborted) return; // only beating now, for the runs still finishing
     const known = this.knowledge.set;
@@ -447,6 +425,7 @@ export class DistributedScheduler {
 
   private async finishStop(wasRunning: boolean): Promise<void> {
     this.unsubscribe?.();
+    this.safetyNet.close();
     this.heartbeatsEnd.abort();
     await this.heartbeats;
     // Leaving lets the other replicas claim this one's tasks at once instead of after its beats lapse.

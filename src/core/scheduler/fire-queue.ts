@@ -46,6 +46,13 @@ export class FireQueue {
     }
   }
 
+  /** Recomputes when to dispatch every entry (the replicas' places in line changed). */
+  restagger(wakeOf: (task: string, atMs: number) => number): void {
+    const live = this.heap.filter((entry) => this.current.get(entry.task) === entry.stamp);
+    this.heap = [];
+    for (const entry of live) this.push({ ...entry, wakeMs: wakeOf(entry.task, entry.atMs) });
+  }
+
   get size(): number {
     return this.current.size;
   }

@@ -39,6 +39,20 @@ export interface FireRunnerDeps {
   onStale(): void;
 }
 
+export type SafetyNetVerdict = 'covered' | 'wait' | 'claim';
+
+export interface ClaimHow {
+  /** An older due fire claimed on the way to a later one (see ClaimRequest.catchUp). */
+  catchUp?: boolean;
+  /** Not the task's home: asked before claiming whether the home has already decided the fire. */
+  safetyNet?: () => SafetyNetVerdict;
+  /** Told once the claim phase is over: whether the fire is decided in the store. */
+  settled?: (decided: boolean) => void;
+}
+
+/** While the home's announcement is due, the safety net looks again this often. */
+const SAFETY_NET_RECHECK_MS = 20;
+
 interface RunHandle {
   task: string;
   identity: object;
@@ -47,7 +61,7 @@ interface RunHandle {
 
 const MISSED_HISTORY_ENTRIES = 10;
 /** Past the deadline, a replica keeps asking this long so that queued claims cannot outlive it. */
-const GIVE_UP_MARGIN_MS = 2_000;
+export const GIVE_UP_MARGIN_MS = 2_000;
 
 
 /** Claims fires, runs them, records them. One instance per scheduler. */
@@ -87,31 +101,52 @@ export class FireRunner {
    * one task's fires in order: the store keeps a watermark per task, so a later fire's claim
    * overtaking an earlier one (replies queued behind an outage) would make the earlier one lost.
    */
-  async claimAndRun(task: ScheduledTask, fireMs: number, catchUp = false): Promise<void> {
+  async claimAndRun(task: ScheduledTask, fireMs: number, how: ClaimHow = {}): Promise<void> {
     const name = task.published.definition.name;
     const previous = this.claimChains.get(name);
     let claimed!: () => void;
     const chain = new Promise<void>((resolve) => (claimed = resolve));
     this.claimChains.set(name, chain);
     let run: (() => Promise<void>) | undefined;
+    const outcome = { decided: false };
     try {
       if (previous) await previous;
       // Catching up, the claim of an older fire may have learned that later ones were decided too.
-      if ((this.deps.knowledge.decidedThrough(name) ?? -1) >= fireMs) return;
+      if ((this.deps.knowledge.decidedThrough(name) ?? -1) >= fireMs) {
+        outcome.decided = true;
+        return;
+      }
       const jitterMs = task.published.definition.jitterMs ?? 0;
       const jitter = jitterMs > 0 ? jitterOf(name, fireMs, jitterMs, task.trigger.next(fireMs)) : 0;
       const wait = fireMs + jitter - this.deps.store.now();
       if (wait > 0) await this.deps.sleep(wait, this.deps.stopping);
-      run = await this.claim(task, fireMs, catchUp);
+      if (how.safetyNet && (await this.coveredByHome(how.safetyNet))) return;
+      run = await this.claim(task, fireMs, how.catchUp ?? false, outcome);
     } finally {
       claimed();
       if (this.claimChains.get(name) === chain) this.claimChains.delete(name);
+      how.settled?.(outcome.decided);
     }
     await run?.();
   }
 
+  /** Not the home: waits while the home's announcements are on their way; true when it decided the fire. */
+  private async coveredByHome(safetyNet: () => SafetyNetVerdict): Promise<boolean> {
+    for (;;) {
+      const verdict = safetyNet();
+      if (verdict !== 'wait') return verdict === 'covered';
+      if (this.deps.stopping.aborted) return true;
+      await this.deps.sleep(SAFETY_NET_RECHECK_MS, this.deps.stopping);
+    }
+  }
+
   /** Asks the store until it decides; returns the run to perform when this replica won. */
-  private async claim(task: ScheduledTask, fireMs: number, catchUp: boolean): Promise<(() => Promise<void>) | undefined> {
+  private async claim(
+    task: ScheduledTask,
+    fireMs: number,
+    catchUp: boolean,
+    outcome: { decided: boolean },
+  ): Promise<(() => Promise<void>) | undefined> {
     const { store, instance, leaseTtlMs } = this.deps;
     const definition = task.published.definition;
     const token = randomUUID();
@@ -137,6 +172,7 @@ export class FireRunner {
         );
       } catch (error) {
         this.deps.hub.emit('onStoreError', 'claim', error as Error);
+        this.deps.logger.debug('claim failed; asking again', { task: definition.name, scheduledAt: new Date(fireMs).toISOString(), error: (error as Error).message });
         if (store.now() > giveUpAt) {
           this.deps.logger.error('gave up a fire: the store stayed unreachable past its deadline', {
             task: definition.name,
@@ -164,16 +200,20 @@ export class FireRunner {
           this.deps.onStale();
           return undefined;
         case 'before-definition':
+          return undefined;
         case 'expired':
         case 'superseded':
+          outcome.decided = true; // nobody asks for it any more, or a later fire's decision records it
           return undefined;
         case 'lost':
+          outcome.decided = true;
           this.deps.knowledge.noteDecided(definition.name, result.decidedMs, '');
           this.deps.hub.emit('onClaim', { task: definition.name, scheduledAt: new Date(fireMs), result: 'lost' });
           return undefined;
         case 'won':
         case 'skipped':
         case 'missed':
+          outcome.decided = true;
           this.deps.knowledge.noteDecided(definition.name, fireMs, token);
           await this.recordMissed(task, result.previousMs, fireMs, result.kind === 'missed');
           if (result.kind === 'skipped') {
@@ -269,6 +309,7 @@ export class FireRunner {
       if (leaseToken) {
         this.leases.release(leaseToken);
         knowledge.dropLease(leaseToken);
+        knowledge.noteReleased(definition.name, leaseToken, store.now());
       }
       this.running.delete(handle);
       this.runningByTask.set(definition.name, this.runningCount(definition.name) - 1);

@@ -14,14 +14,38 @@ export const TAKEOVER_STEP_MS = 50;
 export class HomeReplicas {
   private members: readonly string[] = [];
   private readonly ranks = new Map<string, number>();
+  private readonly homes = new Map<string, string>();
 
   constructor(private readonly self: string) {}
 
-  /** The live instances from the latest heartbeat. */
-  update(members: readonly string[]): void {
-    if (members.length === this.members.length && members.every((m, i) => m === this.members[i])) return;
+  /** The live instances from the latest heartbeat (sorted); true when they changed. */
+  update(members: readonly string[]): boolean {
+    if (members.length === this.members.length && members.every((m, i) => m === this.members[i])) return false;
     this.members = members;
     this.ranks.clear();
+    this.homes.clear();
+    return true;
+  }
+
+  get live(): readonly string[] {
+    return this.members;
+  }
+
+  /** The task's home among the live instances, if any are known. */
+  homeOf(task: string): string | undefined {
+    const known = this.homes.get(task);
+    if (known !== undefined) return known;
+    let best: string | undefined;
+    let bestScore = -1;
+    for (const member of this.members) {
+      const s = score(task, member);
+      if (s > bestScore || (s === bestScore && best !== undefined && member < best)) {
+        best = member;
+        bestScore = s;
+      }
+    }
+    if (best !== undefined) this.homes.set(task, best);
+    return best;
   }
 
   /** 0 when this replica is the task's home (or does not know the members yet), else its place in line. */

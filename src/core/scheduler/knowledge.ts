@@ -10,6 +10,7 @@ export class ReplicaKnowledge {
   private readonly decided = new Map<string, { scheduledMs: number; token: string }>();
   readonly pauses = new Map<string, PauseState>();
   private readonly leases = new Map<string, { task: string; token: string }>();
+  private readonly released = new Map<string, { task: string; token: string; endedMs: number }>();
 
   constructor(
     private readonly leaseTtlMs: number,
@@ -36,12 +37,29 @@ export class ReplicaKnowledge {
     this.leases.delete(token);
   }
 
-  snapshot(): RecoverySnapshot {
+  /** The run holding `token` ended at `endedMs` (store time) and released its lease. */
+  noteReleased(task: string, token: string, endedMs: number): void {
+    this.released.set(token, { task, token, endedMs });
+    this.forgetReleasedBefore(endedMs - this.leaseTtlMs);
+  }
+
+  /** Releases are kept in the order the runs ended: the expired ones are at the front. */
+  private forgetReleasedBefore(ms: number): void {
+    for (const [token, release] of this.released) {
+      if (release.endedMs >= ms) return;
+      this.released.delete(token);
+    }
+  }
+
+  /** `nowMs`: store time, to forget releases older than a lease TTL (the lease has expired anyway). */
+  snapshot(nowMs: number): RecoverySnapshot {
+    this.forgetReleasedBefore(nowMs - this.leaseTtlMs);
     return {
       set: this.set,
       decided: [...this.decided].map(([task, d]) => ({ task, scheduledMs: d.scheduledMs, token: d.token })),
       pauses: [...this.pauses].map(([task, state]) => ({ task, state })),
       leases: [...this.leases.values()].map((l) => ({ ...l, ttlMs: this.leaseTtlMs, instance: this.instance })),
+      released: [...this.released.values()],
     };
   }
 }

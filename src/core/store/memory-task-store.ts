@@ -12,6 +12,7 @@ import {
   type PublishResult,
   type RunRecord,
   type StoreEvent,
+  type Progress,
   type SyncState,
   type TaskStore,
 } from './task-store.js';
@@ -56,6 +57,9 @@ export class MemoryTaskStore implements TaskStore {
   clockOffsetMs(): number {
     return 0;
   }
+  /** One process: nobody else to tell. */
+  async announceProgress(_progress: Progress): Promise<void> {}
+
   onEvent(listener: (event: StoreEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

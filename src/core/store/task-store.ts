@@ -150,9 +150,27 @@ export interface RecoverySnapshot {
   decided: Array<{ task: string; scheduledMs: number; token: string }>;
   pauses: Array<{ task: string; state: PauseState }>;
   leases: Array<{ task: string; token: string; ttlMs: number; instance: string }>;
+  /**
+   * Leases this replica released within the last lease TTL, with when each run ended (store time):
+   * a failover may have lost the release, and the lease would then hold the task for nothing.
+   */
+  released: Array<{ task: string; token: string; endedMs: number }>;
 }
 
-export type StoreEvent = { type: 'definitions'; generation: number } | { type: 'pause' };
+/**
+ * A replica's announcement: every fire it dispatched as the home of its tasks, due at or before
+ * `throughMs` (store time), is decided. Valid only for a replica with the same view of the live
+ * replicas (`viewDigest`, held since `viewSinceMs`) and the same scheduled tasks (`tasksDigest`).
+ */
+export interface Progress {
+  instance: string;
+  throughMs: number;
+  viewDigest: string;
+  viewSinceMs: number;
+  tasksDigest: string;
+}
+
+export type StoreEvent = { type: 'definitions'; generation: number } | { type: 'pause' } | { type: 'progress'; progress: Progress };
 
 export interface TaskStore {
   readonly description: string;
@@ -163,6 +181,8 @@ export interface TaskStore {
   now(): number;
   /** Local clock minus the store's clock, in ms, as last measured. */
   clockOffsetMs(): number;
+  /** Pushes `progress` to the other replicas (best effort: their safety-net claims cover a loss). */
+  announceProgress(progress: Progress): Promise<void>;
   /** Called with every push notification; returns an unsubscribe function. */
   onEvent(listener: (event: StoreEvent) => void): () => void;
   /** Where the store asks for what a replica knows after it lost its state. */

@@ -201,14 +201,16 @@ async function createStore(options: SidecarOptions): Promise<{ store: TaskStore;
     return { store: new MemoryTaskStore(), redis: undefined };
   }
   // ioredis loads only when a Redis is used.
-  const [{ createRedisClient, parseRedisUrl }, { RedisTaskStore }] = await Promise.all([import('./redis-url.js'), import('../../core/store/redis/redis-task-store.js')]);
-  const redis = createRedisClient(parseRedisUrl(options.redisUrl), (attempt) => Math.min(attempt * 100, 2_000));
+  const [{ claimAcksFor, createRedisClient, parseRedisUrl }, { RedisTaskStore }] = await Promise.all([import('./redis-url.js'), import('../../core/store/redis/redis-task-store.js')]);
+  const target = parseRedisUrl(options.redisUrl);
+  const redis = createRedisClient(target, (attempt) => Math.min(attempt * 100, 2_000));
   let lastLogged = 0;
   redis.on('error', (error: Error) => {
     if (Date.now() - lastLogged > 10_000) logger.warn('redis connection error; retrying', { error: error.message });
     lastLogged = Date.now();
   });
-  return { store: new RedisTaskStore(redis, { scheduler: options.scheduler }), redis };
+  const claimAcks = claimAcksFor(target, redis);
+  return { store: new RedisTaskStore(redis, { scheduler: options.scheduler, ...(claimAcks ? { claimAcks } : {}) }), redis };
 }
 
 function toTask(spec: SidecarTaskSpec, context: HttpTaskContext): Task {

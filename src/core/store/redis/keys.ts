@@ -30,6 +30,10 @@ export class RedisKeys {
   get liveness(): string {
     return `${this.prefix}liveness`;
   }
+  /** Written only to make a connection's replication offset cover what it read (claimAcks). */
+  get readMark(): string {
+    return `${this.prefix}read-mark`;
+  }
   get channel(): string {
     return `${this.prefix}events`;
   }

@@ -8,6 +8,7 @@ import {
   type ClaimResult,
   type Heartbeat,
   type Member,
+  type Progress,
   type LeaseRenewal,
   type ManualClaimRequest,
   type ManualClaimResult,
@@ -20,6 +21,7 @@ import {
   type SyncState,
   type TaskStore,
 } from '../task-store.js';
+import { UnacknowledgedClaimError } from '../../errors.js';
 import { Batcher } from './batcher.js';
 import { ClockOffsetEstimator } from './clock-offset.js';
 import { RedisKeys } from './keys.js';
@@ -36,7 +38,27 @@ export interface RedisTaskStoreOptions {
    * store timeout (2 s + 1 s + 2 s with the defaults). Default 5000.
    */
   recoveryWindowMs?: number;
+  /**
+   * With Redis replication (Sentinel), a claim counts only once `replicas` replicas have acknowledged
+   * it (Redis WAIT, up to `timeoutMs`): a claim made on a primary that a failover has just replaced,
+   * whose writes will be discarded, must not run while the new primary decides the same fire. When
+   * fewer acknowledge in time, `isPrimary()` settles it: true (the replicas are merely down: the
+   * claim stands), false (a replaced primary: the claim is retried). Default: no acknowledgement.
+   */
+  claimAcks?: ClaimAcks;
 }
+
+export interface ClaimAcks {
+  replicas: number;
+  timeoutMs: number;
+  isPrimary(): Promise<boolean>;
+}
+
+/** While a primary has too few online replicas to acknowledge claims, how often it looks again, in ms. */
+const ACKS_ABSENT_RECHECK_MS = 100;
+
+/** Replies of claim.lua that wrote a decision (the others changed nothing). */
+const DECIDING = new Set(['won', 'overlap', 'paused', 'missed']);
 
 const scripts = {
   claim: LuaScript.load('claim'),
@@ -77,6 +99,8 @@ export class RedisTaskStore implements TaskStore {
   private readonly keys: RedisKeys;
   private readonly clock: Clock;
   private readonly recoveryWindowMs: number;
+  private readonly claimAcks: ClaimAcks | undefined;
+  private acksAbsentUntilMs = 0;
   private readonly offset = new ClockOffsetEstimator();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private subscriber: RedisClient | undefined;
@@ -85,7 +109,7 @@ export class RedisTaskStore implements TaskStore {
   private handBackPending = false;
   private handingBack: Promise<void> | undefined;
   private recovery: Promise<void> | undefined;
-  private recoverySource: () => RecoverySnapshot = () => ({ set: undefined, decided: [], pauses: [], leases: [] });
+  private recoverySource: () => RecoverySnapshot = () => ({ set: undefined, decided: [], pauses: [], leases: [], released: [] });
   private readonly claims = new Batcher<ClaimRequest, ClaimResult>((batch) => this.claimBatch(batch), CLAIM_BATCH);
   private readonly completions = new Batcher<Completion, void>((batch) => this.completeBatch(batch), COMPLETE_BATCH);
 
@@ -96,6 +120,7 @@ export class RedisTaskStore implements TaskStore {
     this.keys = new RedisKeys(options.scheduler ?? 'default');
     this.clock = options.clock ?? systemClock;
     this.recoveryWindowMs = options.recoveryWindowMs ?? 5_000;
+    this.claimAcks = options.claimAcks;
     // After any reconnection, hand back what this replica knows (all merges are monotonic): a server
     // restored from an older snapshot, or a promoted replica that lagged, keeps its epoch marker
     // but may have lost recent decisions.
@@ -142,6 +167,9 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async sync(beat?: Heartbeat): Promise<SyncState> {
+    // After a reconnection the beat must not land before what this replica knows: a lease whose
+    // release a failover lost would look held by a live replica, and fires would skip behind it.
+    await this.handBackIfPending();
     const k = this.keys;
     const sent = this.clock.now();
     const reply = (await scripts.sync.run(
@@ -163,7 +191,7 @@ export class RedisTaskStore implements TaskStore {
       return this.sync(beat);
     }
     this.knownEpoch = epoch;
-    await this.handBackIfPending();
+    await this.handBackIfPending(); // the connection may have been re-established during this call
     const members: Member[] = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) members.push({ instance: pairs[i] ?? '', sinceMs: Number(pairs[i + 1]) });
     members.sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
@@ -206,6 +234,11 @@ export class RedisTaskStore implements TaskStore {
       args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0', r.catchUp ? '1' : '0');
     }
     const replies = (await this.withRecovery(() => scripts.claim.run(this.redis, keys, args))) as string[][];
+    if (this.claimAcks) {
+      const deciding = replies.some((reply) => DECIDING.has(reply[0] ?? ''));
+      // 'lost' reports another replica's decision, which a replaced primary may hold unacknowledged.
+      if (deciding || replies.some((reply) => reply[0] === 'lost')) await this.acknowledged(!deciding);
+    }
     return requests.map((request, i) => parseClaim(replies[i] ?? [], request.scheduledMs));
   }
 
@@ -222,7 +255,28 @@ export class RedisTaskStore implements TaskStore {
     const [kind, a, b] = reply;
     if (kind === 'overlap') return { kind: 'skipped', reason: 'overlap' };
     if (kind === 'recovering') return { kind: 'recovering', retryInMs: Number(a) };
+    await this.acknowledged();
     return { kind: 'won', storeNowMs: Number(a), leased: b === '1' };
+  }
+
+  /**
+   * Waits for the replicas to hold this connection's writes so far, or with `onlyRead` what it has
+   * read (see `claimAcks`). When they did not and the server is still the primary with too few
+   * replicas online (down, or resyncing, which can last long after a failover), claims stand without
+   * waiting: a replica that connects meanwhile gets these writes in its sync.
+   */
+  private async acknowledged(onlyRead = false): Promise<void> {
+    const acks = this.claimAcks;
+    if (!acks || this.clock.now() < this.acksAbsentUntilMs) return;
+    // WAIT covers this connection's writes; one write after a read covers every write the read saw.
+    if (onlyRead) await this.redis.set(this.keys.readMark, '1');
+    const acked = Number(await this.redis.wait(acks.replicas, acks.timeoutMs));
+    if (acked >= acks.replicas) return;
+    if (!(await acks.isPrimary())) throw new UnacknowledgedClaimError(acked, acks.replicas);
+    // Without enough online replicas no WAIT can succeed: stop waiting for a moment. A replica that
+    // comes online is noticed within that moment, before a failover could promote it.
+    const online = ((await this.redis.info('replication')).match(/^slave\d+:.*state=online/gm) ?? []).length;
+    if (online < acks.replicas) this.acksAbsentUntilMs = this.clock.now() + ACKS_ABSENT_RECHECK_MS;
   }
 
   async renewLease(task: string, token: string, ttlMs: number, instance: string): Promise<LeaseRenewal> {
@@ -269,9 +323,18 @@ export class RedisTaskStore implements TaskStore {
     return value === null ? undefined : Number(value);
   }
 
+  async announceProgress(progress: Progress): Promise<void> {
+    const { instance, throughMs, viewDigest, viewSinceMs, tasksDigest } = progress;
+    await this.redis.publish(this.keys.channel, `p ${Math.round(throughMs)} ${viewDigest} ${Math.round(viewSinceMs)} ${tasksDigest} ${instance}`);
+  }
+
   private onMessage(message: string): void {
-    const event: StoreEvent =
-      message === 'pause' ? { type: 'pause' } : { type: 'definitions', generation: Number(message.split(':')[1] ?? 0) };
+    let event: StoreEvent;
+    if (message === 'pause') event = { type: 'pause' };
+    else if (message.startsWith('p ')) {
+      const [, throughMs = '', viewDigest = '', viewSinceMs = '', tasksDigest = '', ...instance] = message.split(' ');
+      event = { type: 'progress', progress: { instance: instance.join(' '), throughMs: Number(throughMs), viewDigest, viewSinceMs: Number(viewSinceMs), tasksDigest } };
+    } else event = { type: 'definitions', generation: Number(message.split(':')[1] ?? 0) };
     for (const listener of this.listeners) listener(event);
   }
 
@@ -292,7 +355,7 @@ export class RedisTaskStore implements TaskStore {
   private async restore(): Promise<void> {
     const epochId = randomBytes(6).toString('hex');
     const epoch = (await scripts.restoreEpoch.run(this.redis, [this.keys.epoch], [epochId, this.recoveryWindowMs])) as string;
-    await this.handBack();
+    await this.handBack(false);
     // Only once everything is handed back: a failed step makes the next heartbeat try again.
     this.knownEpoch = epoch;
   }
@@ -301,7 +364,7 @@ export class RedisTaskStore implements TaskStore {
   private async handBackIfPending(): Promise<void> {
     if (this.handBackPending && !this.handingBack) {
       this.handBackPending = false;
-      this.handingBack = this.handBack()
+      this.handingBack = this.handBack(true)
         .catch((error: unknown) => {
           this.handBackPending = true;
           throw error;
@@ -311,8 +374,13 @@ export class RedisTaskStore implements TaskStore {
     if (this.handingBack) await this.handingBack;
   }
 
-  /** Merges what this replica knows into the store; every step keeps whichever is newer. */
-  private async handBack(): Promise<void> {
+  /**
+   * Merges what this replica knows into the store; every step keeps whichever is newer. After a mere
+   * reconnection with acknowledged claims, fires this replica only saw decided by others stay out:
+   * it may have seen them on a replaced primary, where a claim nobody acknowledged (and nobody ran)
+   * looks decided; every acknowledged decision is on the new primary already.
+   */
+  private async handBack(reconnected: boolean): Promise<void> {
     const k = this.keys;
     const snapshot = this.recoverySource();
     const steps: Array<Promise<unknown>> = [];
@@ -324,9 +392,14 @@ export class RedisTaskStore implements TaskStore {
         scripts.restoreDefinitions.run(this.redis, [k.definitions], [set.version, set.generation, set.digest, set.publishedAtMs, body, ...triples]),
       );
     }
-    for (const d of snapshot.decided) steps.push(scripts.restoreTask.run(this.redis, [k.taskState(d.task)], [d.scheduledMs, d.token]));
+    const decided = reconnected && this.claimAcks ? snapshot.decided.filter((d) => d.token !== '') : snapshot.decided;
+    for (const d of decided) steps.push(scripts.restoreTask.run(this.redis, [k.taskState(d.task)], [d.scheduledMs, d.token]));
     for (const l of snapshot.leases) {
       steps.push(scripts.renewLease.run(this.redis, [k.lease(l.task), k.taskState(l.task)], [l.token, l.ttlMs, l.instance]));
+    }
+    // A release the failover lost would hold the task for the rest of the lease TTL: release again.
+    for (const r of snapshot.released) {
+      steps.push(scripts.complete.run(this.redis, [k.taskState(r.task), k.lease(r.task), k.history(r.task)], [HISTORY_LIMIT, r.token, Math.round(r.endedMs), 0]));
     }
     for (const p of snapshot.pauses) {
       steps.push(scripts.restorePause.run(this.redis, [k.pauses, k.pauseSeq], [p.task, p.state.paused ? '1' : '0', p.state.seq]));

@@ -1,0 +1,113 @@
+import type { TaskStore } from '../store/task-store.js';
+import { dueFires, jitterOf } from './fire-math.js';
+import type { FireQueue } from './fire-queue.js';
+import { GIVE_UP_MARGIN_MS, type ClaimHow, type FireRunner, type ScheduledTask } from './fire-runner.js';
+import { TAKEOVER_STEP_MS, type HomeReplicas } from './home-replica.js';
+import type { ReplicaKnowledge } from './knowledge.js';
+import type { ListenerHub } from './listener-hub.js';
+import type { SafetyNet } from './safety-net.js';
+import type { Logger } from './types.js';
+
+/** After a long delay, at most this many of a task's due fires are claimed; older ones count as missed. */
+const MAX_CATCH_UP_FIRES = 100;
+
+export interface FireDispatcherDeps {
+  store: TaskStore;
+  runner: FireRunner;
+  home: HomeReplicas;
+  safetyNet: SafetyNet;
+  knowledge: ReplicaKnowledge;
+  hub: ListenerHub;
+  logger: Logger;
+  scheduled: ReadonlyMap<string, ScheduledTask>;
+  queue: FireQueue;
+  /** Keeps the work of a fire until it settles (stop waits for it). */
+  track(work: Promise<unknown>): void;
+}
+
+/**
+ * Turns due timer entries into claims and runs: when each replica acts on a fire (the home at
+ * once, the others later as the safety net), and which fires are claimed after a delay.
+ */
+export class FireDispatcher {
+  constructor(private readonly deps: FireDispatcherDeps) {}
+
+  /** Dispatches every fire whose turn has come by `now` (store time). */
+  dispatchDue(now: number): void {
+    for (const due of this.deps.queue.popDue(now)) this.dispatch(due.task, due.atMs, due.wakeMs, now);
+    this.deps.safetyNet.dispatched(now);
+  }
+
+  /** The live replicas changed: the fires already queued move to their new turn. */
+  membersChanged(): void {
+    const { queue, scheduled, safetyNet, store } = this.deps;
+    queue.restagger((name, atMs) => {
+      const task = scheduled.get(name);
+      return task ? atMs + this.staggerOf(task, atMs) : atMs;
+    });
+    safetyNet.viewChanged(store.now());
+    safetyNet.queued(queue.peekTime());
+  }
+
+  private dispatch(name: string, dueMs: number, wakeMs: number, now: number): void {
+    const task = this.deps.scheduled.get(name);
+    if (!task) return;
+    const definition = task.published.definition;
+    // Woken late on purpose (stagger) is not waking late. After a real delay, a cluster task claims
+    // every due fire still inside its deadline, in order: other replicas may still be asking for the
+    // older ones, and deciding the latest first would lose them. The store drops those nobody was up for.
+    const cluster = definition.scope !== 'pod';
+    const oldestMs = cluster ? now - definition.deadlineMs : Number.POSITIVE_INFINITY;
+    const { fires, nextMs } = dueFires(task.trigger, dueMs, now - (wakeMs - dueMs), oldestMs, MAX_CATCH_UP_FIRES);
+    if (nextMs !== undefined) this.deps.queue.set(name, nextMs, nextMs + this.staggerOf(task, nextMs));
+    const latest = fires.length - 1;
+    fires.forEach((fireMs, i) => {
+      const work = cluster ? this.deps.runner.claimAndRun(task, fireMs, this.claimHow(task, fireMs, i < latest)) : this.runPodFire(task, fireMs);
+      this.deps.track(work.catch((error) => this.deps.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));
+    });
+  }
+
+  /** The home claims and announces; the others claim only if the home has not decided the fire in time. */
+  private claimHow(task: ScheduledTask, fireMs: number, catchUp: boolean): ClaimHow {
+    const definition = task.published.definition;
+    if (this.deps.home.rankOf(definition.name) === 0) {
+      const settled = this.deps.safetyNet.homeFire(fireMs, fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS);
+      return settled ? { catchUp, settled } : { catchUp };
+    }
+    const jitterMs = definition.jitterMs ?? 0;
+    const jitter = jitterMs > 0 ? jitterOf(definition.name, fireMs, jitterMs, task.trigger.next(fireMs)) : 0;
+    return { catchUp, safetyNet: this.deps.safetyNet.verdict(definition.name, fireMs, fireMs + jitter + this.maxStaggerOf(task, fireMs)) };
+  }
+
+  /**
+   * Not the home of a cluster task: dispatch its fire later, when the claim is only the safety net,
+   * so the moment a fire is due belongs to the replica that runs it. Never more than a quarter of the
+   * period or of the deadline, so the safety net still catches every fire in time.
+   */
+  private staggerOf(task: ScheduledTask, fireMs: number): number {
+    const definition = task.published.definition;
+    const rank = definition.scope === 'pod' ? 0 : this.deps.home.rankOf(definition.name);
+    if (rank === 0) return 0;
+    return Math.min(rank * TAKEOVER_STEP_MS, this.maxStaggerOf(task, fireMs));
+  }
+
+  private maxStaggerOf(task: ScheduledTask, fireMs: number): number {
+    const { deadlineMs } = task.published.definition;
+    const period = (task.trigger.next(fireMs) ?? fireMs + deadlineMs) - fireMs;
+    return Math.min(period / 4, deadlineMs / 4);
+  }
+
+  private async runPodFire(task: ScheduledTask, fireMs: number): Promise<void> {
+    const name = task.published.definition.name;
+    if (task.published.definition.paused || this.deps.knowledge.pauses.get(name)?.paused) {
+      this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'paused', count: 1 });
+      return;
+    }
+    if (this.deps.store.now() > fireMs + task.published.definition.deadlineMs) {
+      this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'missed', count: 1 });
+      return;
+    }
+    await this.deps.runner.runLocally(task, fireMs, 'schedule', false);
+  }
+
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { OwnProgress, PeerProgress } from '../../src/core/scheduler/home-progress.js';
+
+describe("a home replica's progress (what lets the others skip their safety-net claim)", () => {
+  it('covers only fires whose claim has ended decided, and never a fire the timer has not reached', () => {
+    const own = new OwnProgress();
+    own.dispatched(1_000);
+    const a = own.begin(1_000);
+    expect(own.through(1_000)).toBe(999); // claim of 1000 under way
+    own.settle(a, true, 0);
+    expect(own.through(1_001)).toBe(1_000);
+    own.dispatched(2_000);
+    const b = own.begin(1_500);
+    own.settle(b, false, 5_000); // ended undecided (stale definition, stopping): the others must claim it
+    expect(own.through(4_999)).toBe(1_499);
+    expect(own.through(5_001)).toBe(2_000); // nobody asks for it any more
+    own.queued(1_800); // a reload queued an older fire
+    expect(own.through(5_002)).toBe(1_799);
+  });
+
+  it("is trusted only under the same view of the replicas and the same tasks, and only for fires after that view began", () => {
+    const peers = new PeerProgress();
+    const view = { digest: 'v1', tasksDigest: 't1' };
+    peers.note({ instance: 'h', throughMs: 2_000, viewDigest: 'v1', viewSinceMs: 500, tasksDigest: 't1' }, 2_010);
+    expect(peers.judge('h', 2_000, view, 2_050, 100)).toBe('covered');
+    expect(peers.judge('h', 2_100, view, 2_050, 100)).toBe('wait'); // fresh: its announcement is on the way
+    expect(peers.judge('h', 2_100, view, 2_200, 100)).toBe('claim'); // gone quiet: claim
+    expect(peers.judge('h', 400, view, 2_050, 100)).toBe('claim'); // before its view: it may not have been home
+    expect(peers.judge('h', 2_000, { digest: 'v2', tasksDigest: 't1' }, 2_050, 100)).toBe('claim');
+    expect(peers.judge('h', 2_000, { digest: 'v1', tasksDigest: 't2' }, 2_050, 100)).toBe('claim');
+    expect(peers.judge('other', 1_000, view, 2_050, 100)).toBe('claim');
+  });
+});
