@@ -81,4 +81,32 @@ describe('home replicas and the safety net', () => {
     const worst = Math.max(...expected.map((key) => runs.get(key)![0]!.latenessMs));
     expect(worst).toBeLessThan(1_000); // its beats lapse after 2 intervals (400 ms); its silence shows in 100 ms
   });
+
+  it("when the home's clock jumps forward past a deadline, the fires it leaves out are still run by the others", async () => {
+    const runs = new Map<string, number>();
+    const jumpMs: Record<string, number> = { a: 0, b: 0 };
+    const replicas: DistributedScheduler[] = [];
+    for (const id of ['a', 'b']) {
+      const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+      redis.on('error', () => {});
+      const clock = { now: () => Date.now() + jumpMs[id]! };
+      const s = new DistributedScheduler(new RedisTaskStore(redis, { scheduler: 'jump', recoveryWindowMs: 0, clock }), { logger: silentLogger, replicaId: id });
+      const every = Triggers.periodOf(new Date(0), undefined, 0.2);
+      s.register(every, new Task('tick', async (ctx) => void runs.set(String(ctx.scheduledAt.getTime()), (runs.get(String(ctx.scheduledAt.getTime())) ?? 0) + 1), { deadlineMs: 1_000 }));
+      // Tasks with a long deadline keep the home deciding (and announcing) while its clock is ahead.
+      for (let i = 0; i < 8; i++) s.register(every, new Task(`steady-${i}`, async () => {}, { deadlineMs: 10_000 }));
+      running.push({ s, redis });
+      replicas.push(s);
+    }
+    for (const s of replicas) await s.start();
+    await delay(1_500);
+    const home = (await replicas[0]!.history('tick', 1))[0]!.replica; // the home runs the fires
+    const from = Date.now();
+    jumpMs[home] = 2_000; // until its next heartbeat re-measures the offset to Redis, its clock is 2 s ahead
+    await delay(3_000);
+    const to = Date.now() - 500;
+    const missing: number[] = [];
+    for (let at = Math.ceil(from / 200) * 200; at < to; at += 200) if (runs.get(String(at)) !== 1) missing.push(at);
+    expect(missing).toEqual([]);
+  });
 });

@@ -61,17 +61,21 @@ export class FireDispatcher {
     const { fires, nextMs } = dueFires(task.trigger, dueMs, now - (wakeMs - dueMs), oldestMs, MAX_CATCH_UP_FIRES);
     if (nextMs !== undefined) this.deps.queue.set(name, nextMs, nextMs + this.staggerOf(task, nextMs));
     const latest = fires.length - 1;
+    // Fires left out (past their deadline, by this replica's clock) are decided only with the first
+    // claim, which counts them missed; until then the home must not announce them decided.
+    const droppedFromMs = cluster && fires[0] !== dueMs ? dueMs : undefined;
     fires.forEach((fireMs, i) => {
-      const work = cluster ? this.deps.runner.claimAndRun(task, fireMs, this.claimHow(task, fireMs, i < latest)) : this.runPodFire(task, fireMs);
+      const how = cluster ? this.claimHow(task, fireMs, i < latest, i === 0 ? droppedFromMs : undefined) : undefined;
+      const work = how ? this.deps.runner.claimAndRun(task, fireMs, how) : this.runPodFire(task, fireMs);
       this.deps.track(work.catch((error) => this.deps.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));
     });
   }
 
   /** The home claims and announces; the others claim only if the home has not decided the fire in time. */
-  private claimHow(task: ScheduledTask, fireMs: number, catchUp: boolean): ClaimHow {
+  private claimHow(task: ScheduledTask, fireMs: number, catchUp: boolean, droppedFromMs: number | undefined): ClaimHow {
     const definition = task.published.definition;
     if (this.deps.home.rankOf(definition.name) === 0) {
-      const settled = this.deps.safetyNet.homeFire(fireMs, fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS);
+      const settled = this.deps.safetyNet.homeFire(droppedFromMs ?? fireMs, fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS);
       return settled ? { catchUp, settled } : { catchUp };
     }
     const jitterMs = definition.jitterMs ?? 0;

@@ -56,12 +56,13 @@ export class SafetyNet {
   }
 
   /**
-   * This replica is the fire's home: the callback for the end of its claim. Alone, there is nobody
-   * to tell (a replica that joins later trusts only fires due after the view that includes it).
+   * This replica is the home of a fire due at `fromMs` (or of several, from `fromMs` on, that its
+   * claim decides together): the callback for the end of its claim. Alone, there is nobody to tell
+   * (a replica that joins later trusts only fires due after the view that includes it).
    */
-  homeFire(fireMs: number, untilMs: number): ((decided: boolean) => void) | undefined {
+  homeFire(fromMs: number, untilMs: number): ((decided: boolean) => void) | undefined {
     if (this.home.live.length < 2) return undefined;
-    const id = this.own.begin(fireMs);
+    const id = this.own.begin(fromMs);
     return (decided) => {
       this.own.settle(id, decided, untilMs);
       this.scheduleAnnounce();
