@@ -63,10 +63,10 @@ export class TaskTimeoutError extends TaskinoError {
  * primary any more (a failover replaced it; its writes will be discarded). The claim is retried.
  */
 export class UnacknowledgedClaimError extends TaskinoError {
-  constructor(acked: number, wanted: number) {
+  constructor(acked: number, wanted: number, reason = 'this Redis is no longer the primary') {
     super(
       'UNACKNOWLEDGED_CLAIM',
-      `a claim was acknowledged by ${acked} of the ${wanted} Redis replicas required, and this Redis is no longer the primary; the claim is retried on the new primary`,
+      `a claim was acknowledged by ${acked} of the ${wanted} Redis replicas required, and ${reason}; the claim is retried on the new primary`,
     );
   }
 }

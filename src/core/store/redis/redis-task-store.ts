@@ -101,6 +101,8 @@ export class RedisTaskStore implements TaskStore {
   private readonly recoveryWindowMs: number;
   private readonly claimAcks: ClaimAcks | undefined;
   private acksAbsentUntilMs = 0;
+  /** Counts (re)connections: a WAIT only vouches for writes made on the same connection. */
+  private connections = 0;
   private readonly offset = new ClockOffsetEstimator();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private subscriber: RedisClient | undefined;
@@ -126,6 +128,7 @@ export class RedisTaskStore implements TaskStore {
     // but may have lost recent decisions.
     let connectedOnce = false;
     redis.on('ready', () => {
+      this.connections++;
       if (connectedOnce) this.handBackPending = true;
       connectedOnce = true;
     });
@@ -233,17 +236,19 @@ export class RedisTaskStore implements TaskStore {
       keys.push(k.taskState(r.task), k.lease(r.task));
       args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0', r.catchUp ? '1' : '0');
     }
+    const connection = this.connections;
     const replies = (await this.withRecovery(() => scripts.claim.run(this.redis, keys, args))) as string[][];
     if (this.claimAcks) {
       const deciding = replies.some((reply) => DECIDING.has(reply[0] ?? ''));
       // 'lost' reports another replica's decision, which a replaced primary may hold unacknowledged.
-      if (deciding || replies.some((reply) => reply[0] === 'lost')) await this.acknowledged(!deciding);
+      if (deciding || replies.some((reply) => reply[0] === 'lost')) await this.acknowledged(connection, !deciding);
     }
     return requests.map((request, i) => parseClaim(replies[i] ?? [], request.scheduledMs));
   }
 
   async claimManual(request: ManualClaimRequest): Promise<ManualClaimResult> {
     await this.handBackIfPending();
+    const connection = this.connections;
     const k = this.keys;
     const reply = (await this.withRecovery(() =>
       scripts.claimManual.run(
@@ -255,22 +260,28 @@ export class RedisTaskStore implements TaskStore {
     const [kind, a, b] = reply;
     if (kind === 'overlap') return { kind: 'skipped', reason: 'overlap' };
     if (kind === 'recovering') return { kind: 'recovering', retryInMs: Number(a) };
-    await this.acknowledged();
+    await this.acknowledged(connection);
     return { kind: 'won', storeNowMs: Number(a), leased: b === '1' };
   }
 
   /**
-   * Waits for the replicas to hold this connection's writes so far, or with `onlyRead` what it has
-   * read (see `claimAcks`). When they did not and the server is still the primary with too few
+   * Waits for the replicas to hold the writes of the connection the claim used (`connection`), or
+   * with `onlyRead` what it read (see `claimAcks`). When they did not and the server is still the primary with too few
    * replicas online (down, or resyncing, which can last long after a failover), claims stand without
    * waiting: a replica that connects meanwhile gets these writes in its sync.
    */
-  private async acknowledged(onlyRead = false): Promise<void> {
+  private async acknowledged(connection: number, onlyRead = false): Promise<void> {
     const acks = this.claimAcks;
-    if (!acks || this.clock.now() < this.acksAbsentUntilMs) return;
+    if (!acks) return;
+    // A reconnection since the script (Sentinel kills clients when it reconfigures a server) means
+    // the script may have run on a server that is gone: nothing after it vouches for it.
+    const reconnected = (): boolean => this.connections !== connection;
+    if (reconnected()) throw new UnacknowledgedClaimError(0, acks.replicas, 'the connection to Redis was re-established meanwhile');
+    if (this.clock.now() < this.acksAbsentUntilMs) return;
     // WAIT covers this connection's writes; one write after a read covers every write the read saw.
     if (onlyRead) await this.redis.set(this.keys.readMark, '1');
     const acked = Number(await this.redis.wait(acks.replicas, acks.timeoutMs));
+    if (reconnected()) throw new UnacknowledgedClaimError(0, acks.replicas, 'the connection to Redis was re-established meanwhile');
     if (acked >= acks.replicas) return;
     if (!(await acks.isPrimary())) throw new UnacknowledgedClaimError(acked, acks.replicas);
     // Without enough online replicas no WAIT can succeed: stop waiting for a moment. A replica that
