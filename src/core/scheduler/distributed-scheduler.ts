@@ -15,7 +15,7 @@ import { FireDispatcher } from './fire-dispatcher.js';
 import { ReplicaKnowledge } from './knowledge.js';
 import { ListenerHub } from './listener-hub.js';
 import { currentRun } from './run-attempts.js';
-import type { CompletionContext, Logger, ReloadResult, SchedulerListener, TaskInfo, TriggerOptions, TriggerOutcome } from './types.js';
+import type { Logger, ReloadResult, SchedulerListener, TaskInfo, TriggerOptions, TriggerOutcome } from './types.js';
 
 export type { ReloadResult, TaskInfo, TriggerOptions, TriggerOutcome } from './types.js';
 import { resolveSchedulerOptions, type SchedulerOptions } from './scheduler-options.js';

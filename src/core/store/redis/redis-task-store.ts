@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import { digestOf, type DefinitionSet, type PublishedTask, type TaskDefinition } from '../../definitions.js';
+import { digestOf, type DefinitionSet } from '../../definitions.js';
 import { systemClock, type Clock } from '../../time.js';
 import {
   HISTORY_LIMIT,
@@ -21,11 +21,14 @@ import {
   type SyncState,
   type TaskStore,
 } from '../task-store.js';
-import { UnacknowledgedClaimError } from '../../errors.js';
 import { Batcher } from './batcher.js';
+import { ClaimAcknowledger, type ClaimAcks } from './claim-acks.js';
 import { ClockOffsetEstimator } from './clock-offset.js';
 import { RedisKeys } from './keys.js';
 import { LuaScript, type RedisClient } from './lua-script.js';
+import { parseClaim, parseDefinitions, parsePause } from './replies.js';
+
+export type { ClaimAcks } from './claim-acks.js';
 
 export interface RedisTaskStoreOptions {
   /** Groups the replicas that share schedules; every key lives under it. Default "default". */
@@ -47,18 +50,6 @@ export interface RedisTaskStoreOptions {
    */
   claimAcks?: ClaimAcks;
 }
-
-export interface ClaimAcks {
-  replicas: number;
-  timeoutMs: number;
-  isPrimary(): Promise<boolean>;
-}
-
-/** While a primary has too few online replicas to acknowledge claims, how often it looks again, in ms. */
-const ACKS_ABSENT_RECHECK_MS = 100;
-
-/** Replies of claim.lua that wrote a decision (the others changed nothing). */
-const DECIDING = new Set(['won', 'overlap', 'paused', 'missed']);
 
 const scripts = {
   claim: LuaScript.load('claim'),
@@ -99,10 +90,7 @@ export class RedisTaskStore implements TaskStore {
   private readonly keys: RedisKeys;
   private readonly clock: Clock;
   private readonly recoveryWindowMs: number;
-  private readonly claimAcks: ClaimAcks | undefined;
-  private acksAbsentUntilMs = 0;
-  /** Counts (re)connections: a WAIT only vouches for writes made on the same connection. */
-  private connections = 0;
+  private readonly acks: ClaimAcknowledger | undefined;
   private readonly offset = new ClockOffsetEstimator();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private subscriber: RedisClient | undefined;
@@ -122,13 +110,13 @@ export class RedisTaskStore implements TaskStore {
     this.keys = new RedisKeys(options.scheduler ?? 'default');
     this.clock = options.clock ?? systemClock;
     this.recoveryWindowMs = options.recoveryWindowMs ?? 5_000;
-    this.claimAcks = options.claimAcks;
+    this.acks = options.claimAcks ? new ClaimAcknowledger(redis, this.keys, this.clock, options.claimAcks) : undefined;
     // After any reconnection, hand back what this replica knows (all merges are monotonic): a server
     // restored from an older snapshot, or a promoted replica that lagged, keeps its epoch marker
     // but may have lost recent decisions.
     let connectedOnce = false;
     redis.on('ready', () => {
-      this.connections++;
+      this.acks?.connected();
       if (connectedOnce) this.handBackPending = true;
       connectedOnce = true;
     });
@@ -236,19 +224,15 @@ export class RedisTaskStore implements TaskStore {
       keys.push(k.taskState(r.task), k.lease(r.task));
       args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0', r.catchUp ? '1' : '0');
     }
-    const connection = this.connections;
+    const connection = this.acks?.connection ?? 0;
     const replies = (await this.withRecovery(() => scripts.claim.run(this.redis, keys, args))) as string[][];
-    if (this.claimAcks) {
-      const deciding = replies.some((reply) => DECIDING.has(reply[0] ?? ''));
-      // 'lost' reports another replica's decision, which a replaced primary may hold unacknowledged.
-      if (deciding || replies.some((reply) => reply[0] === 'lost')) await this.acknowledged(connection, !deciding);
-    }
+    await this.acks?.afterClaims(connection, replies.map((reply) => reply[0] ?? ''));
     return requests.map((request, i) => parseClaim(replies[i] ?? [], request.scheduledMs));
   }
 
   async claimManual(request: ManualClaimRequest): Promise<ManualClaimResult> {
     await this.handBackIfPending();
-    const connection = this.connections;
+    const connection = this.acks?.connection ?? 0;
     const k = this.keys;
     const reply = (await this.withRecovery(() =>
       scripts.claimManual.run(
@@ -260,34 +244,8 @@ export class RedisTaskStore implements TaskStore {
     const [kind, a, b] = reply;
     if (kind === 'overlap') return { kind: 'skipped', reason: 'overlap' };
     if (kind === 'recovering') return { kind: 'recovering', retryInMs: Number(a) };
-    await this.acknowledged(connection);
+    await this.acks?.acknowledged(connection);
     return { kind: 'won', storeNowMs: Number(a), leased: b === '1' };
-  }
-
-  /**
-   * Waits for the replicas to hold the writes of the connection the claim used (`connection`), or
-   * with `onlyRead` what it read (see `claimAcks`). When they did not and the server is still the primary with too few
-   * replicas online (down, or resyncing, which can last long after a failover), claims stand without
-   * waiting: a replica that connects meanwhile gets these writes in its sync.
-   */
-  private async acknowledged(connection: number, onlyRead = false): Promise<void> {
-    const acks = this.claimAcks;
-    if (!acks) return;
-    // A reconnection since the script (Sentinel kills clients when it reconfigures a server) means
-    // the script may have run on a server that is gone: nothing after it vouches for it.
-    const reconnected = (): boolean => this.connections !== connection;
-    if (reconnected()) throw new UnacknowledgedClaimError(0, acks.replicas, 'the connection to Redis was re-established meanwhile');
-    if (this.clock.now() < this.acksAbsentUntilMs) return;
-    // WAIT covers this connection's writes; one write after a read covers every write the read saw.
-    if (onlyRead) await this.redis.set(this.keys.readMark, '1');
-    const acked = Number(await this.redis.wait(acks.replicas, acks.timeoutMs));
-    if (reconnected()) throw new UnacknowledgedClaimError(0, acks.replicas, 'the connection to Redis was re-established meanwhile');
-    if (acked >= acks.replicas) return;
-    if (!(await acks.isPrimary())) throw new UnacknowledgedClaimError(acked, acks.replicas);
-    // Without enough online replicas no WAIT can succeed: stop waiting for a moment. A replica that
-    // comes online is noticed within that moment, before a failover could promote it.
-    const online = ((await this.redis.info('replication')).match(/^slave\d+:.*state=online/gm) ?? []).length;
-    if (online < acks.replicas) this.acksAbsentUntilMs = this.clock.now() + ACKS_ABSENT_RECHECK_MS;
   }
 
   async renewLease(task: string, token: string, ttlMs: number, instance: string): Promise<LeaseRenewal> {
@@ -403,7 +361,7 @@ export class RedisTaskStore implements TaskStore {
         scripts.restoreDefinitions.run(this.redis, [k.definitions], [set.version, set.generation, set.digest, set.publishedAtMs, body, ...triples]),
       );
     }
-    const decided = reconnected && this.claimAcks ? snapshot.decided.filter((d) => d.token !== '') : snapshot.decided;
+    const decided = reconnected && this.acks ? snapshot.decided.filter((d) => d.token !== '') : snapshot.decided;
     for (const d of decided) steps.push(scripts.restoreTask.run(this.redis, [k.taskState(d.task)], [d.scheduledMs, d.token]));
     for (const l of snapshot.leases) {
       steps.push(scripts.renewLease.run(this.redis, [k.lease(l.task), k.taskState(l.task)], [l.token, l.ttlMs, l.instance]));
@@ -417,58 +375,4 @@ export class RedisTaskStore implements TaskStore {
     }
     await Promise.all(steps);
   }
-}
-
-function parseClaim(reply: string[], scheduledMs: number): ClaimResult {
-  const [kind, a, b, c] = reply;
-  const previousMs = a === undefined || a === '' ? undefined : Number(a);
-  switch (kind) {
-    case 'won':
-      return c ? { kind: 'won', previousMs, storeNowMs: Number(b), takenOverFrom: c } : { kind: 'won', previousMs, storeNowMs: Number(b) };
-    case 'overlap':
-    case 'paused':
-      return { kind: 'skipped', reason: kind, previousMs };
-    case 'missed':
-      return { kind: 'missed', previousMs };
-    case 'early':
-    case 'recovering':
-    case 'busy':
-      return { kind, retryInMs: Number(a) };
-    case 'stale':
-      return { kind: 'stale' };
-    case 'before':
-      return { kind: 'before-definition' };
-    case 'expired':
-      return { kind: 'expired' };
-    case 'superseded':
-      return { kind: 'superseded' };
-    case 'lost':
-      return { kind: 'lost', decidedMs: Number(a) };
-    default:
-      return { kind: 'lost', decidedMs: scheduledMs };
-  }
-}
-
-function parsePause(value: string): PauseState {
-  const [flag, seq] = value.split(':');
-  return { paused: flag === '1', seq: Number(seq ?? 0) };
-}
-
-function parseDefinitions(raw: string[] | Record<string, string>): DefinitionSet | undefined {
-  const fields: Record<string, string> = Array.isArray(raw) ? {} : raw;
-  if (Array.isArray(raw)) for (let i = 0; i + 1 < raw.length; i += 2) fields[raw[i]!] = raw[i + 1]!;
-  if (fields.version === undefined || fields.body === undefined) return undefined;
-  const definitions = JSON.parse(fields.body) as TaskDefinition[];
-  const tasks: PublishedTask[] = definitions.map((definition) => ({
-    definition,
-    digest: fields[`d:${definition.name}`] ?? digestOf(definition),
-    sinceMs: Number(fields[`s:${definition.name}`] ?? 0),
-  }));
-  return {
-    version: Number(fields.version),
-    generation: Number(fields.generation ?? 0),
-    digest: fields.digest ?? '',
-    publishedAtMs: Number(fields.publishedAt ?? 0),
-    tasks,
-  };
 }
