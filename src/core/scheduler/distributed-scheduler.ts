@@ -24,7 +24,6 @@ export type { SchedulerOptions } from './scheduler-options.js';
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-
 /**
  * Fires registered tasks on schedule, once across all replicas that share the store (or on every
  * replica for pod-scope tasks), surviving store outages, restarts and skewed clocks.

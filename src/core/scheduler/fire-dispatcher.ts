@@ -1,5 +1,5 @@
 import type { TaskStore } from '../store/task-store.js';
-import { dueFires, jitterOf } from './fire-math.js';
+import { dueFires } from './fire-math.js';
 import type { FireQueue } from './fire-queue.js';
 import { GIVE_UP_MARGIN_MS, type ClaimHow, type FireRunner, type ScheduledTask } from './fire-runner.js';
 import { TAKEOVER_STEP_MS, type HomeReplicas } from './home-replica.js';
@@ -78,9 +78,7 @@ export class FireDispatcher {
       const settled = this.deps.safetyNet.homeFire(droppedFromMs ?? fireMs, fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS);
       return settled ? { catchUp, settled } : { catchUp };
     }
-    const jitterMs = definition.jitterMs ?? 0;
-    const jitter = jitterMs > 0 ? jitterOf(definition.name, fireMs, jitterMs, task.trigger.next(fireMs)) : 0;
-    return { catchUp, safetyNet: this.deps.safetyNet.verdict(definition.name, fireMs, fireMs + jitter + this.maxStaggerOf(task, fireMs)) };
+    return { catchUp, safetyNet: this.deps.safetyNet.verdict(definition.name, fireMs, this.maxStaggerOf(task, fireMs)) };
   }
 
   /**
@@ -113,5 +111,4 @@ export class FireDispatcher {
     }
     await this.deps.runner.runLocally(task, fireMs, 'schedule', false);
   }
-
 }

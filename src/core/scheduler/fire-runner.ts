@@ -44,8 +44,11 @@ export type SafetyNetVerdict = 'covered' | 'wait' | 'claim';
 export interface ClaimHow {
   /** An older due fire claimed on the way to a later one (see ClaimRequest.catchUp). */
   catchUp?: boolean;
-  /** Not the task's home: asked before claiming whether the home has already decided the fire. */
-  safetyNet?: () => SafetyNetVerdict;
+  /**
+   * Not the task's home: asked before claiming whether the home has already decided the fire;
+   * `turnMs` is when the fire is due with its jitter.
+   */
+  safetyNet?: (turnMs: number) => SafetyNetVerdict;
   /** Told once the claim phase is over: whether the fire is decided in the store. */
   settled?: (decided: boolean) => void;
 }
@@ -62,7 +65,6 @@ interface RunHandle {
 const MISSED_HISTORY_ENTRIES = 10;
 /** Past the deadline, a replica keeps asking this long so that queued claims cannot outlive it. */
 export const GIVE_UP_MARGIN_MS = 2_000;
-
 
 /** Claims fires, runs them, records them. One instance per scheduler. */
 export class FireRunner {
@@ -120,7 +122,7 @@ export class FireRunner {
       const jitter = jitterMs > 0 ? jitterOf(name, fireMs, jitterMs, task.trigger.next(fireMs)) : 0;
       const wait = fireMs + jitter - this.deps.store.now();
       if (wait > 0) await this.deps.sleep(wait, this.deps.stopping);
-      if (how.safetyNet && (await this.coveredByHome(how.safetyNet))) return;
+      if (how.safetyNet && (await this.coveredByHome(how.safetyNet, fireMs + jitter))) return;
       run = await this.claim(task, fireMs, how.catchUp ?? false, outcome);
     } finally {
       claimed();
@@ -131,9 +133,9 @@ export class FireRunner {
   }
 
   /** Not the home: waits while the home's announcements are on their way; true when it decided the fire. */
-  private async coveredByHome(safetyNet: () => SafetyNetVerdict): Promise<boolean> {
+  private async coveredByHome(safetyNet: (turnMs: number) => SafetyNetVerdict, turnMs: number): Promise<boolean> {
     for (;;) {
-      const verdict = safetyNet();
+      const verdict = safetyNet(turnMs);
       if (verdict !== 'wait') return verdict === 'covered';
       if (this.deps.stopping.aborted) return true;
       await this.deps.sleep(SAFETY_NET_RECHECK_MS, this.deps.stopping);

@@ -31,15 +31,20 @@ export class HomeReplicas {
     return this.members;
   }
 
+  /** Digest of the live instances: replicas with equal views give every task the same home. */
+  get viewDigest(): string {
+    return `${this.members.length}-${(fnv1a(this.members.join('\u0000')) >>> 0).toString(36)}`;
+  }
+
   /** The task's home among the live instances, if any are known. */
   homeOf(task: string): string | undefined {
     const known = this.homes.get(task);
     if (known !== undefined) return known;
     let best: string | undefined;
-    let bestScore = -1;
+    let bestScore = 0;
     for (const member of this.members) {
       const s = score(task, member);
-      if (s > bestScore || (s === bestScore && best !== undefined && member < best)) {
+      if (best === undefined || ahead(s, member, bestScore, best)) {
         best = member;
         bestScore = s;
       }
@@ -56,8 +61,7 @@ export class HomeReplicas {
     if (this.members.includes(this.self)) {
       const own = score(task, this.self);
       for (const member of this.members) {
-        const other = score(task, member);
-        if (other > own || (other === own && member < this.self)) rank++;
+        if (ahead(score(task, member), member, own, this.self)) rank++;
       }
     }
     this.ranks.set(task, rank);
@@ -65,14 +69,23 @@ export class HomeReplicas {
   }
 }
 
-/** FNV-1a over task and member: cheap, and spread well enough to balance tasks across replicas. */
+/** Whether member `a` comes before member `b` in a task's line: the higher score, then the smaller name. */
+function ahead(scoreA: number, a: string, scoreB: number, b: string): boolean {
+  return scoreA > scoreB || (scoreA === scoreB && a < b);
+}
+
+/** FNV-1a over task and member, mixed: cheap, and spread well enough to balance tasks across replicas. */
 function score(task: string, member: string): number {
+  let hash = fnv1a(`${task}\u0000${member}`);
+  hash ^= hash >>> 16;
+  return Math.imul(hash, 0x85ebca6b) >>> 0;
+}
+
+function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
-  const text = `${task}\u0000${member}`;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  hash ^= hash >>> 16;
-  return Math.imul(hash, 0x85ebca6b) >>> 0;
+  return hash;
 }

@@ -34,7 +34,7 @@ export class SafetyNet {
   /** The live instances changed: a new view, from now on. */
   viewChanged(nowMs: number): void {
     const live = this.home.live;
-    this.view = { ...this.view, digest: viewDigest(live), sinceMs: nowMs };
+    this.view = { ...this.view, digest: this.home.viewDigest, sinceMs: nowMs };
     for (const instance of this.peers.instances()) if (!live.includes(instance)) this.peers.forget(instance);
   }
 
@@ -69,14 +69,14 @@ export class SafetyNet {
     };
   }
 
-  /** Not the fire's home: what to do when the safety-net turn comes, until `claimByMs` at the latest. */
-  verdict(task: string, fireMs: number, claimByMs: number): () => SafetyNetVerdict {
-    return () => {
+  /** Not the fire's home: what to do when the safety-net turn comes, waiting at most `graceMs` past the fire's turn. */
+  verdict(task: string, fireMs: number, graceMs: number): (turnMs: number) => SafetyNetVerdict {
+    return (turnMs) => {
       const home = this.home.homeOf(task);
       if (home === undefined || home === this.instance) return 'claim';
       const now = this.store.now();
       const verdict = this.peers.judge(home, fireMs, this.view, now, FRESH_MS);
-      return verdict === 'wait' && now >= claimByMs ? 'claim' : verdict;
+      return verdict === 'wait' && now >= turnMs + graceMs ? 'claim' : verdict;
     };
   }
 
@@ -100,15 +100,4 @@ export class SafetyNet {
         .catch(() => {}); // the others' safety-net claims cover a lost announcement
     }, () => (this.announcing = false));
   }
-}
-
-/** FNV-1a of the sorted live instances: equal views give equal homes. */
-function viewDigest(live: readonly string[]): string {
-  let hash = 0x811c9dc5;
-  const text = live.join('\u0000');
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return `${live.length}-${(hash >>> 0).toString(36)}`;
 }
