@@ -1,29 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { DistributedScheduler, RedisTaskStore, silentLogger, Task, Triggers, type ClaimResult } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { RedisTaskStore, Task, Triggers, type ClaimResult, type DistributedScheduler } from '../../src/index.js';
 import type { TaskDefinition } from '../../src/core/definitions.js';
-import { RedisServer } from '../support/redis-server.js';
+import { privateRedis } from '../support/private-redis.js';
 import { delay, waitFor } from '../support/wait.js';
 
 // Regression tests for chaos finding 2: a replica that woke late or had just started claimed only
 // the latest due fire, so its decision lost the older ones other replicas were still asking for.
-let server: RedisServer;
-const clients: Redis[] = [];
-const schedulers: DistributedScheduler[] = [];
-beforeAll(async () => {
-  server = await RedisServer.start();
-});
-afterAll(async () => {
-  for (const s of schedulers) await s.stop().catch(() => {});
-  for (const c of clients) c.disconnect();
-  await server.stop();
-});
+const redis = privateRedis();
 
 function store(scheduler: string): RedisTaskStore {
-  const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 0 });
+  return new RedisTaskStore(redis.client(), { scheduler, recoveryWindowMs: 0 });
 }
 
 /** A replica's heartbeat as the scheduler sends it; `stop` is a SIGKILL. */
@@ -102,9 +88,7 @@ describe('claiming older due fires on the way to a later one (claim.lua on a rea
     const first = await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 3000 });
     const sinceMs = first.members.find((m) => m.instance === 'a')!.sinceMs;
     await delay(50);
-    const redis = new Redis(server.port, '127.0.0.1');
-    clients.push(redis);
-    await redis.flushall();
+    await redis.client().flushall();
     const after = await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 3000, sinceMs });
     expect(after.members).toEqual([{ instance: 'a', sinceMs }]);
   });
@@ -115,12 +99,8 @@ describe('a scheduler catching up', () => {
 
   /** Starts a scheduler with the task "tick"; records the scheduled time of every run. */
   async function replica(scheduler: string, id: string, ran: number[]): Promise<DistributedScheduler> {
-    const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
-    redis.on('error', () => {});
-    clients.push(redis);
-    const s = new DistributedScheduler(new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 0 }), { logger: silentLogger, replicaId: id });
+    const { s } = redis.replica(id, { scheduler, recoveryWindowMs: 0 });
     s.register(tick, new Task('tick', async (ctx) => void ran.push(ctx.scheduledAt.getTime()), { deadlineMs: 30_000 }));
-    schedulers.push(s);
     await s.start();
     return s;
   }

@@ -1,23 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { DistributedScheduler, RedisTaskStore, silentLogger, Task, Triggers } from '../../src/index.js';
-import { RedisServer } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { Task, Triggers, type DistributedScheduler } from '../../src/index.js';
+import { privateRedis, type RedisReplica } from '../support/private-redis.js';
 import { delay, waitFor } from '../support/wait.js';
 
 // The home replica of a task claims its fires; the others claim only as a safety net, and skip that
 // claim when the home has announced the fire decided (issue 6: commands and CPU per fire).
-let server: RedisServer;
-const running: Array<{ s: DistributedScheduler; redis: Redis }> = [];
-beforeAll(async () => {
-  server = await RedisServer.start();
-});
-afterAll(async () => {
-  for (const r of running) {
-    await r.s.stop().catch(() => {});
-    r.redis.disconnect();
-  }
-  await server.stop();
-});
+const redis = privateRedis();
 
 const TASKS = 30;
 const halfSecond = Triggers.periodOf(new Date(0), undefined, 0.5);
@@ -26,11 +14,10 @@ const halfSecond = Triggers.periodOf(new Date(0), undefined, 0.5);
 async function cluster(scheduler: string) {
   const runs = new Map<string, Array<{ replica: string; latenessMs: number }>>();
   const lostClaims = new Map<string, number>();
-  const replicas: Array<{ s: DistributedScheduler; redis: Redis }> = [];
+  const replicas: RedisReplica[] = [];
   for (const id of ['a', 'b', 'c']) {
-    const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
-    redis.on('error', () => {});
-    const s = new DistributedScheduler(new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 0 }), { logger: silentLogger, replicaId: id, pollIntervalMs: 200 });
+    const entry = redis.replica(id, { scheduler, recoveryWindowMs: 0 }, { pollIntervalMs: 200 });
+    const { s } = entry;
     for (let i = 0; i < TASKS; i++) {
       s.register(halfSecond, new Task(`t${i}`, async (ctx) => {
         const key = `${ctx.task}@${ctx.scheduledAt.getTime()}`;
@@ -38,8 +25,6 @@ async function cluster(scheduler: string) {
       }));
     }
     s.addListener({ onClaim: (e) => e.result === 'lost' && lostClaims.set(id, (lostClaims.get(id) ?? 0) + 1) });
-    const entry = { s, redis };
-    running.push(entry);
     replicas.push(entry);
   }
   for (const r of replicas) await r.s.start();
@@ -87,15 +72,12 @@ describe('home replicas and the safety net', () => {
     const jumpMs: Record<string, number> = { a: 0, b: 0 };
     const replicas: DistributedScheduler[] = [];
     for (const id of ['a', 'b']) {
-      const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
-      redis.on('error', () => {});
       const clock = { now: () => Date.now() + jumpMs[id]! };
-      const s = new DistributedScheduler(new RedisTaskStore(redis, { scheduler: 'jump', recoveryWindowMs: 0, clock }), { logger: silentLogger, replicaId: id });
+      const { s } = redis.replica(id, { scheduler: 'jump', recoveryWindowMs: 0, clock });
       const every = Triggers.periodOf(new Date(0), undefined, 0.2);
       s.register(every, new Task('tick', async (ctx) => void runs.set(String(ctx.scheduledAt.getTime()), (runs.get(String(ctx.scheduledAt.getTime())) ?? 0) + 1), { deadlineMs: 1_000 }));
       // Tasks with a long deadline keep the home deciding (and announcing) while its clock is ahead.
       for (let i = 0; i < 8; i++) s.register(every, new Task(`steady-${i}`, async () => {}, { deadlineMs: 10_000 }));
-      running.push({ s, redis });
       replicas.push(s);
     }
     for (const s of replicas) await s.start();

@@ -1,33 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { DistributedScheduler, RedisTaskStore, silentLogger, Task, Triggers, type SchedulerOptions } from '../../src/index.js';
-import { RedisServer } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { Task, Triggers, type SchedulerOptions } from '../../src/index.js';
+import { privateRedis, type RedisReplica } from '../support/private-redis.js';
 import { delay, waitFor } from '../support/wait.js';
 
 // Regression tests from the review of replica liveness: overlap 'skip' under a graceful stop, a
 // kill, a long task, and a deadline shorter than a heartbeat.
-let server: RedisServer;
-const running: Array<{ s: DistributedScheduler; redis: Redis }> = [];
-beforeAll(async () => {
-  server = await RedisServer.start();
-});
-afterAll(async () => {
-  for (const r of running) {
-    await r.s.stop().catch(() => {});
-    r.redis.disconnect();
-  }
-  await server.stop();
-});
+const redis = privateRedis();
 
 const halfSecond = Triggers.periodOf(new Date(0), undefined, 0.5);
 
 function replica(scheduler: string, id: string, options: SchedulerOptions = {}) {
-  const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  const s = new DistributedScheduler(new RedisTaskStore(redis, { scheduler, recoveryWindowMs: 300 }), { logger: silentLogger, replicaId: id, ...options });
-  const entry = { s, redis };
-  running.push(entry);
-  return entry;
+  return redis.replica(id, { scheduler, recoveryWindowMs: 300 }, options);
 }
 
 describe('overlap skip with heartbeating replicas', () => {
@@ -77,7 +60,7 @@ describe('overlap skip with heartbeating replicas', () => {
     const killed = new Set<string>();
     const runs: Array<{ replica: string; lateness: number }> = [];
     const missed: number[] = [];
-    const made = new Map<string, { s: DistributedScheduler; redis: Redis }>();
+    const made = new Map<string, RedisReplica>();
     for (const id of ['a', 'b']) {
       const r = replica('long-kill', id, { pollIntervalMs: 200, leaseTtlMs: 3_000, storeTimeoutMs: 500 });
       r.s.register(halfSecond, new Task('slow', async (ctx) => {
