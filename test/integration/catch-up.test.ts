@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RedisTaskStore, Task, Triggers, type ClaimResult, type DistributedScheduler } from '../../src/index.js';
+import { RedisTaskStore, Task, Triggers, type DistributedScheduler } from '../../src/index.js';
 import type { TaskDefinition } from '../../src/core/definitions.js';
 import { privateRedis } from '../support/private-redis.js';
+import { beating as beatingLoop, publishOne } from '../support/store-replica.js';
 import { delay, waitFor } from '../support/wait.js';
 
 // Regression tests for chaos finding 2: a replica that woke late or had just started claimed only
@@ -12,18 +13,9 @@ function store(scheduler: string): RedisTaskStore {
   return new RedisTaskStore(redis.client(), { scheduler, recoveryWindowMs: 0 });
 }
 
-/** A replica's heartbeat as the scheduler sends it; `stop` is a SIGKILL. */
-function beating(s: RedisTaskStore, instance: string, intervalMs = 100): { stop(): void } {
-  let stopped = false;
-  let sinceMs: number | undefined;
-  void (async () => {
-    while (!stopped) {
-      const state = await s.sync({ instance, intervalMs, deadAfterMs: 3 * intervalMs, sinceMs }).catch(() => undefined);
-      sinceMs ??= state?.members.find((m) => m.instance === instance)?.sinceMs;
-      await delay(intervalMs / 2);
-    }
-  })();
-  return { stop: () => (stopped = true) };
+/** A replica's heartbeat as the scheduler sends it, every 100 ms; `stop` is a SIGKILL. */
+function beating(s: RedisTaskStore, instance: string): { stop(): void } {
+  return beatingLoop(s, instance, { intervalMs: 100, deadAfterMs: 300, everyMs: 50 });
 }
 
 const EVERY = 200;
@@ -39,11 +31,8 @@ const task: TaskDefinition = {
 
 async function published(scheduler: string) {
   const s = store(scheduler);
-  const { set } = await s.publish({ version: 1, contentDigest: 'c', anchorMs: s.now(), tasks: [task] });
-  const digest = set.tasks[0]!.digest;
-  const firstFire = Math.ceil((set.tasks[0]!.sinceMs + 1) / EVERY) * EVERY;
-  const claim = (by: RedisTaskStore, instance: string, scheduledMs: number, catchUp = false): Promise<ClaimResult> =>
-    by.claim({ task: 'job', digest, scheduledMs, deadlineMs: 30_000, overlap: 'allow', leaseTtlMs: 60_000, token: `${instance}-${scheduledMs}`, instance, paused: false, catchUp });
+  const { sinceMs, claim } = await publishOne(s, task);
+  const firstFire = Math.ceil((sinceMs + 1) / EVERY) * EVERY;
   return { s, firstFire, claim };
 }
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { RedisTaskStore, type ClaimResult } from '../../src/index.js';
 import type { TaskDefinition } from '../../src/core/definitions.js';
 import { RedisServer } from '../support/redis-server.js';
+import { beating as beatingLoop, publishOne } from '../support/store-replica.js';
 import { delay } from '../support/wait.js';
 
 // Heartbeats every 300 ms: late after 600 ms without one, dead after 1500 ms of Redis service time.
@@ -25,14 +26,7 @@ function store(scheduler: string): RedisTaskStore {
 
 /** A replica's heartbeat loop, as the scheduler runs it; `stop` is a SIGKILL: it just ends. */
 function beating(s: RedisTaskStore, instance: string): { stop(): void } {
-  let stopped = false;
-  void (async () => {
-    while (!stopped) {
-      await s.sync({ instance, intervalMs: BEAT, deadAfterMs: 5 * BEAT }).catch(() => {});
-      await delay(100);
-    }
-  })();
-  return { stop: () => (stopped = true) };
+  return beatingLoop(s, instance, { intervalMs: BEAT, deadAfterMs: 5 * BEAT, everyMs: 100 });
 }
 
 /** Asks for a fire until the store decides it, as FireRunner does on 'busy'; every reply, in order. */
@@ -62,11 +56,8 @@ async function setUp(scheduler: string) {
   const a = store(scheduler);
   const b = store(scheduler);
   await a.sync({ instance: 'a', intervalMs: BEAT, deadAfterMs: 5 * BEAT });
-  const { set } = await a.publish({ version: 1, contentDigest: 'c', anchorMs: a.now(), tasks: [skipTask] });
-  const digest = set.tasks[0]!.digest;
-  const fire = Math.ceil(set.tasks[0]!.sinceMs / 1000) * 1000;
-  const claim = (s: RedisTaskStore, instance: string, scheduledMs: number): Promise<ClaimResult> =>
-    s.claim({ task: 'job', digest, scheduledMs, deadlineMs: 30_000, overlap: 'skip', leaseTtlMs: 60_000, token: `${instance}-${scheduledMs}`, instance, paused: false });
+  const { sinceMs, claim } = await publishOne(a, skipTask);
+  const fire = Math.ceil(sinceMs / 1000) * 1000;
   return { a, b, fire, claim };
 }
 
