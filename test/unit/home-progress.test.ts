@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { OwnProgress, PeerProgress } from '../../src/core/scheduler/home-progress.js';
+import { OwnProgress, PeerProgress, verdictFor } from '../../src/core/scheduler/home-progress.js';
+
+function judge(peers: PeerProgress, home: string, fireMs: number, view: { digest: string; tasksDigest: string }, nowMs: number, freshMs: number) {
+  return verdictFor(peers.standing(home, view, freshMs), fireMs, fireMs, nowMs);
+}
 
 describe("a home replica's progress (what lets the others skip their safety-net claim)", () => {
   it('covers only fires whose claim has ended decided, and never a fire the timer has not reached', () => {
@@ -22,12 +26,13 @@ describe("a home replica's progress (what lets the others skip their safety-net 
     const peers = new PeerProgress();
     const view = { digest: 'v1', tasksDigest: 't1' };
     peers.note({ instance: 'h', throughMs: 2_000, viewDigest: 'v1', viewSinceMs: 500, tasksDigest: 't1' }, 2_010);
-    expect(peers.judge('h', 2_000, view, 2_050, 100)).toBe('covered');
-    expect(peers.judge('h', 2_100, view, 2_050, 100)).toBe('wait'); // fresh: its announcement is on the way
-    expect(peers.judge('h', 2_100, view, 2_200, 100)).toBe('claim'); // gone quiet: claim
-    expect(peers.judge('h', 400, view, 2_050, 100)).toBe('claim'); // before its view: it may not have been home
-    expect(peers.judge('h', 2_000, { digest: 'v2', tasksDigest: 't1' }, 2_050, 100)).toBe('claim');
-    expect(peers.judge('h', 2_000, { digest: 'v1', tasksDigest: 't2' }, 2_050, 100)).toBe('claim');
-    expect(peers.judge('other', 1_000, view, 2_050, 100)).toBe('claim');
+    expect(judge(peers, 'h', 2_000, view, 2_050, 100)).toBe('covered');
+    expect(judge(peers, 'h', 2_100, view, 2_050, 100)).toBe('wait'); // fresh: its announcement is on the way
+    expect(judge(peers, 'h', 2_100, view, 2_250, 100)).toBe('claim'); // quiet for 150 ms since the fire was due: claim
+    expect(judge(peers, 'h', 3_000, view, 3_050, 100)).toBe('wait'); // silent for a second, but only 50 ms since the fire was due
+    expect(judge(peers, 'h', 400, view, 2_050, 100)).toBe('claim'); // before its view: it may not have been home
+    expect(judge(peers, 'h', 2_000, { digest: 'v2', tasksDigest: 't1' }, 2_050, 100)).toBe('claim');
+    expect(judge(peers, 'h', 2_000, { digest: 'v1', tasksDigest: 't2' }, 2_050, 100)).toBe('claim');
+    expect(judge(peers, 'other', 1_000, view, 2_050, 100)).toBe('claim');
   });
 });

@@ -1,11 +1,13 @@
 import type { TaskStore } from '../store/task-store.js';
 import { dueFires } from './fire-math.js';
 import type { FireQueue } from './fire-queue.js';
-import { GIVE_UP_MARGIN_MS, type ClaimHow, type FireRunner, type ScheduledTask } from './fire-runner.js';
+import { GIVE_UP_MARGIN_MS, turnOf, type ClaimHow, type FireRunner, type ScheduledTask } from './fire-runner.js';
 import { TAKEOVER_STEP_MS, type HomeReplicas } from './home-replica.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
 import type { SafetyNet } from './safety-net.js';
+import { SafetyNetWatch } from './safety-net-watch.js';
+import type { Sleep } from '../time.js';
 import type { Logger } from './types.js';
 
 /** After a long delay, at most this many of a task's due fires are claimed; older ones count as missed. */
@@ -21,6 +23,9 @@ export interface FireDispatcherDeps {
   logger: Logger;
   scheduled: ReadonlyMap<string, ScheduledTask>;
   queue: FireQueue;
+  sleep: Sleep;
+  /** Aborted when the replica stops claiming. */
+  stopping: AbortSignal;
   /** Keeps the work of a fire until it settles (stop waits for it). */
   track(work: Promise<unknown>): void;
 }
@@ -30,12 +35,31 @@ export interface FireDispatcherDeps {
  * once, the others later as the safety net), and which fires are claimed after a delay.
  */
 export class FireDispatcher {
-  constructor(private readonly deps: FireDispatcherDeps) {}
+  private readonly watch: SafetyNetWatch;
 
-  /** Dispatches every fire whose turn has come by `now` (store time). */
-  dispatchDue(now: number): void {
-    for (const due of this.deps.queue.popDue(now)) this.dispatch(due.task, due.atMs, due.wakeMs, now);
+  constructor(private readonly deps: FireDispatcherDeps) {
+    this.watch = new SafetyNetWatch({
+      safetyNet: deps.safetyNet,
+      home: deps.home,
+      knowledge: deps.knowledge,
+      now: () => deps.store.now(),
+      sleep: deps.sleep,
+      stopping: deps.stopping,
+      claim: (task, fireMs, catchUp) => this.claim(task, fireMs, { catchUp }),
+    });
+  }
+
+  /**
+   * Dispatches the fires whose turn has come by `now` (store time), at most `max` of them; true when
+   * more may be due. Thousands of tasks due at once are dispatched a slice at a time, so that the
+   * first claims leave, and replies and announcements are read, while the rest are dispatched.
+   */
+  dispatchDue(now: number, max: number): boolean {
+    const due = this.deps.queue.popDue(now, max);
+    for (const fire of due) this.dispatch(fire.task, fire.atMs, fire.wakeMs, now);
+    if (due.length === max) return true;
     this.deps.safetyNet.dispatched(now);
+    return false;
   }
 
   /** The live replicas changed: the fires already queued move to their new turn. */
@@ -47,6 +71,7 @@ export class FireDispatcher {
     });
     safetyNet.viewChanged(store.now());
     safetyNet.queued(queue.peekTime());
+    this.watch.regroup();
   }
 
   private dispatch(name: string, dueMs: number, wakeMs: number, now: number): void {
@@ -55,30 +80,39 @@ export class FireDispatcher {
     const definition = task.published.definition;
     // Woken late on purpose (stagger) is not waking late. After a real delay, a cluster task claims
     // every due fire still inside its deadline, in order: other replicas may still be asking for the
-    // older ones, and deciding the latest first would lose them. The store drops those nobody was up for.
+    // older ones, and deciding the latest first would lose them. The store drops those nobody was up
+    // for. Whether a fire is past its deadline is for the store's clock to say: this replica's may
+    // have jumped since it last measured it, so only fires every replica has given up are left out.
     const cluster = definition.scope !== 'pod';
-    const oldestMs = cluster ? now - definition.deadlineMs : Number.POSITIVE_INFINITY;
+    const oldestMs = cluster ? now - definition.deadlineMs - GIVE_UP_MARGIN_MS : Number.POSITIVE_INFINITY;
     const { fires, nextMs } = dueFires(task.trigger, dueMs, now - (wakeMs - dueMs), oldestMs, MAX_CATCH_UP_FIRES);
     if (nextMs !== undefined) this.deps.queue.set(name, nextMs, nextMs + this.staggerOf(task, nextMs));
+    if (!cluster) {
+      for (const fireMs of fires) this.track(name, this.runPodFire(task, fireMs));
+      return;
+    }
     const latest = fires.length - 1;
-    // Fires left out (past their deadline, by this replica's clock) are decided only with the first
-    // claim, which counts them missed; until then the home must not announce them decided.
-    const droppedFromMs = cluster && fires[0] !== dueMs ? dueMs : undefined;
+    if (this.deps.home.rankOf(name) !== 0) {
+      fires.forEach((fireMs, i) => this.watch.add(task, fireMs, turnOf(task, fireMs), i < latest));
+      return;
+    }
+    // The home claims and announces. Fires left out (given up by every replica, or beyond the
+    // catch-up limit) are decided only with the first claim, which counts them missed; until then
+    // the home must not announce them decided.
+    this.watch.release(name);
+    const droppedFromMs = fires[0] !== dueMs ? dueMs : undefined;
     fires.forEach((fireMs, i) => {
-      const how = cluster ? this.claimHow(task, fireMs, i < latest, i === 0 ? droppedFromMs : undefined) : undefined;
-      const work = how ? this.deps.runner.claimAndRun(task, fireMs, how) : this.runPodFire(task, fireMs);
-      this.deps.track(work.catch((error) => this.deps.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));
+      const settled = this.deps.safetyNet.homeFire(i === 0 ? (droppedFromMs ?? fireMs) : fireMs, fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS);
+      this.claim(task, fireMs, settled ? { catchUp: i < latest, settled } : { catchUp: i < latest });
     });
   }
 
-  /** The home claims and announces; the others claim only if the home has not decided the fire in time. */
-  private claimHow(task: ScheduledTask, fireMs: number, catchUp: boolean, droppedFromMs: number | undefined): ClaimHow {
-    const definition = task.published.definition;
-    if (this.deps.home.rankOf(definition.name) === 0) {
-      const settled = this.deps.safetyNet.homeFire(droppedFromMs ?? fireMs, fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS);
-      return settled ? { catchUp, settled } : { catchUp };
-    }
-    return { catchUp, safetyNet: this.deps.safetyNet.verdict(definition.name, fireMs, this.maxStaggerOf(task, fireMs)) };
+  private claim(task: ScheduledTask, fireMs: number, how: ClaimHow): void {
+    this.track(task.published.definition.name, this.deps.runner.claimAndRun(task, fireMs, how));
+  }
+
+  private track(name: string, work: Promise<void>): void {
+    this.deps.track(work.catch((error) => this.deps.logger.error('fire failed unexpectedly', { task: name, error: (error as Error).message })));
   }
 
   /**

@@ -33,10 +33,10 @@ export class FireQueue {
     return this.heap[0]?.wakeMs;
   }
 
-  /** Removes and returns every live entry to be dispatched at or before `nowMs`. */
-  popDue(nowMs: number): Array<{ task: string; atMs: number; wakeMs: number }> {
+  /** Removes and returns the live entries to be dispatched at or before `nowMs`, at most `max` of them. */
+  popDue(nowMs: number, max = Number.POSITIVE_INFINITY): Array<{ task: string; atMs: number; wakeMs: number }> {
     const due: Array<{ task: string; atMs: number; wakeMs: number }> = [];
-    for (;;) {
+    while (due.length < max) {
       this.dropStale();
       const top = this.heap[0];
       if (!top || top.wakeMs > nowMs) return due;
@@ -44,6 +44,7 @@ export class FireQueue {
       this.current.delete(top.task);
       due.push({ task: top.task, atMs: top.atMs, wakeMs: top.wakeMs });
     }
+    return due;
   }
 
   /** Recomputes when to dispatch every entry (the replicas' places in line changed). */

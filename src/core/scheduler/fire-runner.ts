@@ -39,22 +39,12 @@ export interface FireRunnerDeps {
   onStale(): void;
 }
 
-export type SafetyNetVerdict = 'covered' | 'wait' | 'claim';
-
 export interface ClaimHow {
   /** An older due fire claimed on the way to a later one (see ClaimRequest.catchUp). */
   catchUp?: boolean;
-  /**
-   * Not the task's home: asked before claiming whether the home has already decided the fire;
-   * `turnMs` is when the fire is due with its jitter.
-   */
-  safetyNet?: (turnMs: number) => SafetyNetVerdict;
   /** Told once the claim phase is over: whether the fire is decided in the store. */
   settled?: (decided: boolean) => void;
 }
-
-/** While the home's announcement is due, the safety net looks again this often. */
-const SAFETY_NET_RECHECK_MS = 20;
 
 interface RunHandle {
   task: string;
@@ -65,6 +55,12 @@ interface RunHandle {
 const MISSED_HISTORY_ENTRIES = 10;
 /** Past the deadline, a replica keeps asking this long so that queued claims cannot outlive it. */
 export const GIVE_UP_MARGIN_MS = 2_000;
+
+/** When a fire is due with its jitter: when its home claims it, and the earliest anyone does. */
+export function turnOf(task: ScheduledTask, fireMs: number): number {
+  const { name, jitterMs = 0 } = task.published.definition;
+  return jitterMs > 0 ? fireMs + jitterOf(name, fireMs, jitterMs, task.trigger.next(fireMs)) : fireMs;
+}
 
 /** Claims fires, runs them, records them. One instance per scheduler. */
 export class FireRunner {
@@ -118,11 +114,8 @@ export class FireRunner {
         outcome.decided = true;
         return;
       }
-      const jitterMs = task.published.definition.jitterMs ?? 0;
-      const jitter = jitterMs > 0 ? jitterOf(name, fireMs, jitterMs, task.trigger.next(fireMs)) : 0;
-      const wait = fireMs + jitter - this.deps.store.now();
+      const wait = turnOf(task, fireMs) - this.deps.store.now();
       if (wait > 0) await this.deps.sleep(wait, this.deps.stopping);
-      if (how.safetyNet && (await this.coveredByHome(how.safetyNet, fireMs + jitter))) return;
       run = await this.claim(task, fireMs, how.catchUp ?? false, outcome);
     } finally {
       claimed();
@@ -130,16 +123,6 @@ export class FireRunner {
       how.settled?.(outcome.decided);
     }
     await run?.();
-  }
-
-  /** Not the home: waits while the home's announcements are on their way; true when it decided the fire. */
-  private async coveredByHome(safetyNet: (turnMs: number) => SafetyNetVerdict, turnMs: number): Promise<boolean> {
-    for (;;) {
-      const verdict = safetyNet(turnMs);
-      if (verdict !== 'wait') return verdict === 'covered';
-      if (this.deps.stopping.aborted) return true;
-      await this.deps.sleep(SAFETY_NET_RECHECK_MS, this.deps.stopping);
-    }
   }
 
   /** Asks the store until it decides; returns the run to perform when this replica won. */

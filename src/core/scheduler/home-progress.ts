@@ -9,21 +9,30 @@ export class OwnProgress {
   /** Home fires whose claim is under way, or ended undecided (kept until the others stop asking). */
   private readonly open = new Map<number, { fireMs: number; untilMs: number }>();
   private ids = 0;
+  /** Home fires whose claim is still under way. */
+  private claiming = 0;
   /** Every home fire due at or before this has been dispatched. */
   private dispatchedThroughMs = -1;
 
   begin(fireMs: number): number {
     const id = ++this.ids;
     this.open.set(id, { fireMs, untilMs: Number.POSITIVE_INFINITY });
+    this.claiming++;
     return id;
   }
 
   /** A claim ended: decided, or not (stale definition, stopping): then its fire holds the mark back until `untilMs`. */
   settle(id: number, decided: boolean, untilMs: number): void {
     const entry = this.open.get(id);
-    if (!entry) return;
+    if (!entry || entry.untilMs !== Number.POSITIVE_INFINITY) return;
+    this.claiming--;
     if (decided) this.open.delete(id);
     else entry.untilMs = untilMs; // dropped by through() once past
+  }
+
+  /** Whether claims of home fires are under way (the others should keep waiting for them). */
+  get busy(): boolean {
+    return this.claiming > 0;
   }
 
   /** The timer dispatched every home fire due at or before `ms`. */
@@ -66,16 +75,39 @@ export class PeerProgress {
   }
 
   /**
-   * 'covered' when `home` has announced the fire decided under the same view of the replicas (so it
-   * is the task's home in its eyes too) and the same scheduled tasks (so it schedules this one);
-   * 'wait' while its announcements are fresh but not there yet; else 'claim'.
+   * How `home` stands: trusted only under the same view of the replicas (so it is the task's home in
+   * its eyes too) and the same scheduled tasks (so it schedules the task). Undefined when its word
+   * cannot be trusted.
    */
-  judge(home: string, fireMs: number, view: { digest: string; tasksDigest: string }, nowMs: number, freshMs: number): 'covered' | 'wait' | 'claim' {
+  standing(home: string, view: { digest: string; tasksDigest: string }, freshMs: number): HomeStanding | undefined {
     const known = this.peers.get(home);
-    if (!known) return 'claim';
+    if (!known) return undefined;
     const { progress } = known;
-    if (progress.viewDigest !== view.digest || progress.tasksDigest !== view.tasksDigest || progress.viewSinceMs > fireMs) return 'claim';
-    if (progress.throughMs >= fireMs) return 'covered';
-    return nowMs - known.receivedMs <= freshMs ? 'wait' : 'claim';
+    if (progress.viewDigest !== view.digest || progress.tasksDigest !== view.tasksDigest) return undefined;
+    return { throughMs: progress.throughMs, viewSinceMs: progress.viewSinceMs, heardMs: known.receivedMs, freshMs };
   }
+}
+
+export interface HomeStanding {
+  /** Every fire of its due at or before this is decided. */
+  throughMs: number;
+  /** Since when it has had this view: fires due earlier may not have been its own. */
+  viewSinceMs: number;
+  /** When it was last heard from. */
+  heardMs: number;
+  /** How long it may stay silent, once a fire's turn has come, before it counts as gone. */
+  freshMs: number;
+}
+
+export type SafetyNetVerdict = 'covered' | 'wait' | 'claim';
+
+/**
+ * 'covered' when the home has announced the fire decided; 'wait' while it is heard from; 'claim'
+ * when its word cannot be trusted, or it has said nothing for `freshMs` since the fire's turn came
+ * (a home is silent between its bursts: only silence after the fire was due counts).
+ */
+export function verdictFor(standing: HomeStanding | undefined, fireMs: number, turnMs: number, nowMs: number): SafetyNetVerdict {
+  if (!standing || standing.viewSinceMs > fireMs) return 'claim';
+  if (standing.throughMs >= fireMs) return 'covered';
+  return nowMs - Math.max(standing.heardMs, turnMs) > standing.freshMs ? 'claim' : 'wait';
 }

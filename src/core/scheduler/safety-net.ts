@@ -1,19 +1,28 @@
 import type { Progress, TaskStore } from '../store/task-store.js';
 import type { Sleep } from '../time.js';
-import type { SafetyNetVerdict } from './fire-runner.js';
 import type { HomeReplicas } from './home-replica.js';
-import { OwnProgress, PeerProgress } from './home-progress.js';
+import { OwnProgress, PeerProgress, type HomeStanding } from './home-progress.js';
 
 /** Announcements of progress are coalesced: at most one per replica this often. */
 const ANNOUNCE_EVERY_MS = 15;
-/** A home whose last announcement is this recent is alive: its next one is worth waiting for. */
-const FRESH_MS = 100;
+/**
+ * A home that has said nothing for this long since a fire's turn came is taken for gone by the
+ * first replica in line after it (the next ones give it twice, three times... as long). A home
+ * bursting thousands of fires on saturated cores can be silent for a good part of this.
+ */
+const FRESH_MS = 250;
+/**
+ * While its claims are under way, a home announces at least this often even when it has decided
+ * nothing new: a burst of thousands of fires takes it longer than FRESH_MS, and the others must
+ * not mistake a busy home for a dead one (their claims would only add to the load).
+ */
+const KEEP_ALIVE_MS = 40;
 
 /**
  * Lets a replica skip its safety-net claim of a fire whose home has already decided it. The home
- * pushes "decided through T" (OwnProgress) after its claims; the others check it (PeerProgress) when
- * their safety-net turn comes, and claim only if the home has not decided the fire, or has gone
- * quiet. A lost announcement costs a claim, never a fire.
+ * pushes "decided through T" (OwnProgress) after its claims; the others check it (PeerProgress,
+ * through SafetyNetWatch), and claim only if the home has not decided the fire and has gone quiet.
+ * A lost announcement costs a claim, never a fire.
  */
 export class SafetyNet {
   private readonly own = new OwnProgress();
@@ -23,6 +32,7 @@ export class SafetyNet {
   private readonly closed = new AbortController();
   private announcedMs = -1;
   private announcedView = '';
+  private lastAnnouncementMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: TaskStore,
@@ -63,21 +73,22 @@ export class SafetyNet {
   homeFire(fromMs: number, untilMs: number): ((decided: boolean) => void) | undefined {
     if (this.home.live.length < 2) return undefined;
     const id = this.own.begin(fromMs);
+    this.scheduleAnnounce();
     return (decided) => {
       this.own.settle(id, decided, untilMs);
       this.scheduleAnnounce();
     };
   }
 
-  /** Not the fire's home: what to do when the safety-net turn comes, waiting at most `graceMs` past the fire's turn. */
-  verdict(task: string, fireMs: number, graceMs: number): (turnMs: number) => SafetyNetVerdict {
-    return (turnMs) => {
-      const home = this.home.homeOf(task);
-      if (home === undefined || home === this.instance) return 'claim';
-      const now = this.store.now();
-      const verdict = this.peers.judge(home, fireMs, this.view, now, FRESH_MS);
-      return verdict === 'wait' && now >= turnMs + graceMs ? 'claim' : verdict;
-    };
+  /**
+   * How the home of the tasks this replica is `rank` in line for stands. The first in line covers a
+   * quiet home quickly; the others give it longer, in line, so that a home that is merely busy (a
+   * burst of thousands of fires on saturated cores) costs at most one extra claim per fire, not one
+   * per replica. Undefined when this replica is the home, or cannot trust the home's word.
+   */
+  standingOf(home: string, rank: number): HomeStanding | undefined {
+    if (home === this.instance) return undefined;
+    return this.peers.standing(home, this.view, FRESH_MS * Math.max(1, rank));
   }
 
   close(): void {
@@ -90,14 +101,19 @@ export class SafetyNet {
     void this.sleep(ANNOUNCE_EVERY_MS, this.closed.signal).then(() => {
       this.announcing = false;
       if (this.closed.signal.aborted) return;
-      const throughMs = this.own.through(this.store.now());
-      if (throughMs <= this.announcedMs && this.view.digest === this.announcedView) return;
-      this.announcedMs = throughMs;
-      this.announcedView = this.view.digest;
-      const { digest, sinceMs, tasksDigest } = this.view;
-      void this.store
-        .announceProgress({ instance: this.instance, throughMs, viewDigest: digest, viewSinceMs: sinceMs, tasksDigest })
-        .catch(() => {}); // the others' safety-net claims cover a lost announcement
+      const now = this.store.now();
+      const throughMs = this.own.through(now);
+      const progressed = throughMs > this.announcedMs || this.view.digest !== this.announcedView;
+      if (progressed || (this.own.busy && now - this.lastAnnouncementMs >= KEEP_ALIVE_MS)) {
+        this.announcedMs = throughMs;
+        this.announcedView = this.view.digest;
+        this.lastAnnouncementMs = now;
+        const { digest, sinceMs, tasksDigest } = this.view;
+        void this.store
+          .announceProgress({ instance: this.instance, throughMs, viewDigest: digest, viewSinceMs: sinceMs, tasksDigest })
+          .catch(() => {}); // the others' safety-net claims cover a lost announcement
+      }
+      if (this.own.busy) this.scheduleAnnounce();
     }, () => (this.announcing = false));
   }
 }
