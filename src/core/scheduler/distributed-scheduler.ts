@@ -1,17 +1,18 @@
 import { setMaxListeners } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { digestOf, type DefinitionSet, type PublishedTask, type TaskDefinition } from '../definitions.js';
-import { reconcileSchedule } from './schedule-table.js';
-import { DuplicateTaskError, InvalidOptionError, SchedulerStateError, UnknownTaskError } from '../errors.js';
-import type { Heartbeat, PauseState, PublishResult, RunRecord, TaskStore } from '../store/task-store.js';
-import type { Task, TaskHandler } from '../task.js';
+import { digestOf, type DefinitionSet } from '../definitions.js';
+import { InvalidOptionError, SchedulerStateError, UnknownTaskError } from '../errors.js';
+import type { PauseState, RunRecord, TaskStore } from '../store/task-store.js';
+import type { Task } from '../task.js';
 import { withTimeout, type Sleep } from '../time.js';
-import { anchorTrigger, type TriggerTemplate } from '../triggers/trigger.js';
+import type { TriggerTemplate } from '../triggers/trigger.js';
 import { FireQueue } from './fire-queue.js';
 import { FireRunner, type ScheduledTask } from './fire-runner.js';
 import { HomeReplicas } from './home-replica.js';
 import { SafetyNet } from './safety-net.js';
 import { FireDispatcher } from './fire-dispatcher.js';
+import { HeartbeatLoop } from './heartbeat-loop.js';
+import { DefinitionSync } from './definition-sync.js';
 import { ReplicaKnowledge } from './knowledge.js';
 import { ListenerHub } from './listener-hub.js';
 import { currentRun } from './run-attempts.js';
@@ -39,33 +40,24 @@ export class DistributedScheduler {
   private readonly safetyNet: SafetyNet;
   private readonly logger: Logger;
   private readonly sleep: Sleep;
-  private readonly pollIntervalMs: number;
   private readonly leaseTtlMs: number;
   private readonly maxSleepMs: number;
   private readonly shutdownGraceMs: number;
   private readonly storeTimeoutMs: number;
-  private readonly handlerFor: ((definition: TaskDefinition) => TaskHandler | undefined) | undefined;
   private readonly hub: ListenerHub;
   private readonly knowledge: ReplicaKnowledge;
   private readonly runner: FireRunner;
   private readonly dispatcher: FireDispatcher;
-  private registered = new Map<string, { template: TriggerTemplate; task: Task }>();
+  private readonly beats: HeartbeatLoop;
+  private readonly definitionSync: DefinitionSync;
   private readonly scheduled = new Map<string, ScheduledTask>();
   private readonly queue = new FireQueue();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
   private readonly shutdown = new AbortController();
   private wake = new AbortController();
-  private pollNow = new AbortController();
-  private version = 0;
   private phase: Phase = 'new';
-  private pauseSeq = -1;
   private loops: Promise<void>[] = [];
-  /** The heartbeat outlives claiming: while runs finish during a stop, their leases must stay trusted. */
-  private heartbeats: Promise<void> | undefined;
-  private readonly heartbeatsEnd = new AbortController();
-  /** When this instance first registered, in store time, once the store has said. */
-  private registeredSinceMs: number | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopPromise: Promise<void> | undefined;
   private stopped!: () => void;
@@ -82,12 +74,10 @@ export class DistributedScheduler {
     this.instance = `${resolved.replicaId}#${randomBytes(4).toString('hex')}`;
     this.home = new HomeReplicas(this.instance);
     this.safetyNet = new SafetyNet(store, this.home, this.instance, this.sleep);
-    this.pollIntervalMs = resolved.pollIntervalMs;
     this.leaseTtlMs = resolved.leaseTtlMs;
     this.maxSleepMs = resolved.maxSleepMs;
     this.shutdownGraceMs = resolved.shutdownGraceMs;
     this.storeTimeoutMs = resolved.storeTimeoutMs;
-    this.handlerFor = resolved.handlerFor;
     // Every sleeping claim and run listens on these; dozens at once are expected, not a leak.
     setMaxListeners(0, this.stopping.signal, this.shutdown.signal);
     this.hub = new ListenerHub(this.logger);
@@ -105,7 +95,7 @@ export class DistributedScheduler {
       tasksMayStop: resolved.tasksMayStop,
       stopping: this.stopping.signal,
       shutdown: this.shutdown.signal,
-      onStale: () => this.pollNow.abort(),
+      onStale: () => this.beats.pollSoon(),
     });
     this.dispatcher = new FireDispatcher({
       store,
@@ -121,12 +111,37 @@ export class DistributedScheduler {
       stopping: this.stopping.signal,
       track: (work) => this.track(work),
     });
+    this.beats = new HeartbeatLoop({
+      store,
+      sleep: this.sleep,
+      hub: this.hub,
+      logger: this.logger,
+      knowledge: this.knowledge,
+      instance: this.instance,
+      pollIntervalMs: resolved.pollIntervalMs,
+      storeTimeoutMs: this.storeTimeoutMs,
+      stopping: this.stopping.signal,
+      settling: () => this.runner.settling(),
+      onMembers: (instances) => this.membersAre(instances),
+      onGeneration: (generation) => this.definitionSync.follow(generation),
+    });
+    this.definitionSync = new DefinitionSync({
+      store,
+      logger: this.logger,
+      hub: this.hub,
+      knowledge: this.knowledge,
+      scheduled: this.scheduled,
+      queue: this.queue,
+      storeTimeoutMs: this.storeTimeoutMs,
+      handlerFor: resolved.handlerFor,
+      heartbeat: () => this.beats.heartbeat(),
+      onApplied: () => this.scheduleChanged(),
+    });
   }
 
   register(trigger: TriggerTemplate, task: Task): this {
     if (this.phase !== 'new') throw new SchedulerStateError('register() must be called before start()');
-    if (this.registered.has(task.name)) throw new DuplicateTaskError(task.name);
-    this.registered.set(task.name, { template: trigger, task });
+    this.definitionSync.register(trigger, task);
     return this;
   }
 
@@ -134,7 +149,7 @@ export class DistributedScheduler {
   setVersion(version: number): this {
     if (!Number.isInteger(version) || version < 0) throw new InvalidOptionError(`version must be a whole number >= 0, got ${version}`);
     if (this.phase !== 'new') throw new SchedulerStateError('setVersion() must be called before start()');
-    this.version = version;
+    this.definitionSync.setVersion(version);
     return this;
   }
 
@@ -145,21 +160,8 @@ export class DistributedScheduler {
   async reload(tasks: Array<{ trigger: TriggerTemplate; task: Task }>, version: number): Promise<ReloadResult> {
     if (this.phase !== 'running') throw new SchedulerStateError(`reload() needs a running scheduler; this one is ${this.phase}`);
     if (!Number.isInteger(version) || version < 0) throw new InvalidOptionError(`version must be a whole number >= 0, got ${version}`);
-    const registered = new Map<string, { template: TriggerTemplate; task: Task }>();
-    for (const { trigger, task } of tasks) {
-      if (registered.has(task.name)) throw new DuplicateTaskError(task.name);
-      registered.set(task.name, { template: trigger, task });
-    }
-    const previous = { registered: this.registered, version: this.version };
-    this.registered = registered;
-    this.version = version;
-    try {
-      const outcome = await withTimeout('publish', this.storeTimeoutMs * 2, () => this.publishOwn());
-      return { accepted: outcome.accepted, conflict: outcome.conflict, set: outcome.set };
-    } catch (error) {
-      Object.assign(this, previous);
-      throw error;
-    }
+    const outcome = await this.definitionSync.replace(tasks, version);
+    return { accepted: outcome.accepted, conflict: outcome.conflict, set: outcome.set };
   }
 
   addListener(listener: SchedulerListener): this {
@@ -175,13 +177,13 @@ export class DistributedScheduler {
     await this.store.open();
     this.unsubscribe = this.store.onEvent((event) => {
       if (event.type === 'progress') this.safetyNet.heard(event.progress, this.store.now());
-      else this.pollNow.abort();
+      else this.beats.pollSoon();
     });
-    await this.retryUntilStopped('publish', () => this.publishOwn());
+    await this.retryUntilStopped('publish', () => this.definitionSync.publish());
     if (this.stopping.signal.aborted) return;
     this.phase = 'running';
     this.loops = [this.timerLoop()];
-    this.heartbeats = this.pollLoop();
+    this.beats.start();
     this.hub.emit('onStartup');
     this.logger.info('scheduler started', { replica: this.replicaId, store: this.store.description, tasks: this.scheduled.size });
   }
@@ -277,41 +279,10 @@ export class DistributedScheduler {
     return state;
   }
 
-  private async publishOwn(): Promise<PublishResult> {
-    await this.store.sync(this.heartbeat());
-    const now = this.store.now();
-    const definitions: TaskDefinition[] = [...this.registered.values()].map(({ template, task }) => {
-      const definition: TaskDefinition = { name: task.name, trigger: anchorTrigger(template, now), ...task.options };
-      return definition;
-    });
-    const contentDigest = digestOf([...this.registered.values()].map(({ template, task }) => ({ template, options: task.options })));
-    const outcome = await this.store.publish({ version: this.version, contentDigest, anchorMs: now, tasks: definitions });
-    if (outcome.conflict) {
-      this.logger.warn('another replica published different definitions under the same version; raise the version to replace them', {
-        version: this.version,
-      });
-    } else if (!outcome.accepted && outcome.set.version > this.version) {
-      this.logger.info('adopted newer definitions published by another replica', { version: outcome.set.version, ours: this.version });
-    }
-    this.apply(outcome.set);
-    return outcome;
-  }
-
-  /** Switches to a definition set; an older generation never replaces a newer one. */
-  private apply(set: DefinitionSet): void {
-    const current = this.knowledge.set;
-    if (current && set.generation <= current.generation && set.digest === current.digest) return;
-    if (current && set.generation < current.generation) return;
-    this.knowledge.set = set;
-    reconcileSchedule(this.scheduled, this.queue, set, this.store.now(), (published) => this.handlerOf(published), this.logger);
+  private scheduleChanged(): void {
     this.safetyNet.tasksChanged(digestOf([...this.scheduled.values()].map((t) => t.published.digest).sort()));
     this.safetyNet.queued(this.queue.peekTime());
     this.wake.abort();
-    if (current) this.hub.emit('onReload', set);
-  }
-
-  private handlerOf(published: PublishedTask): TaskHandler | undefined {
-    return this.handlerFor?.(published.definition) ?? this.registered.get(published.definition.name)?.task.handler;
   }
 
   private async timerLoop(): Promise<void> {
@@ -330,54 +301,10 @@ export class DistributedScheduler {
     }
   }
 
-
-  private async pollLoop(): Promise<void> {
-    while (!this.heartbeatsEnd.signal.aborted) {
-      try {
-        await this.pollOnce();
-      } catch (error) {
-        this.hub.emit('onStoreError', 'sync', error as Error);
-        this.logger.debug('store heartbeat failed', { error: (error as Error).message });
-      }
-      if (this.pollNow.signal.aborted && !this.stopping.signal.aborted) this.pollNow = new AbortController();
-      if (this.heartbeatsEnd.signal.aborted) return;
-      await this.sleep(this.pollIntervalMs, this.stopping.signal.aborted ? this.heartbeatsEnd.signal : this.pollNow.signal);
-    }
-  }
-
-  private async pollOnce(): Promise<void> {
-    const state = await withTimeout('sync', this.storeTimeoutMs, () => this.store.sync(this.heartbeat()));
-    if (this.home.update(state.members.map((m) => m.instance))) {
-      this.dispatcher.membersChanged();
-      this.wake.abort();
-    }
-    this.registeredSinceMs ??= state.members.find((m) => m.instance === this.instance)?.sinceMs;
-    if (this.stopping.signal.aborted) return; // only beating now, for the runs still finishing
-    const known = this.knowledge.set;
-    if (!known || state.generation !== known.generation) {
-      const set = await withTimeout('load', this.storeTimeoutMs, () => this.store.loadDefinitions());
-      if (!set || set.version < this.version) await withTimeout('publish', this.storeTimeoutMs * 2, () => this.publishOwn());
-      else this.apply(set);
-    }
-    if (state.pauseSeq !== this.pauseSeq) {
-      const pauses = await withTimeout('pauses', this.storeTimeoutMs, () => this.store.pauseStates());
-      for (const [task, pause] of pauses) this.knowledge.pauses.set(task, pause);
-      this.pauseSeq = state.pauseSeq;
-    }
-  }
-
-  /**
-   * Dead after 5 missed beats plus a store timeout: one slow heartbeat must not cost a live replica
-   * its leases, and a killed one's tasks should wait seconds, not the lease TTL.
-   */
-  private heartbeat(): Heartbeat {
-    return {
-      instance: this.instance,
-      intervalMs: this.pollIntervalMs,
-      deadAfterMs: 5 * this.pollIntervalMs + this.storeTimeoutMs,
-      sinceMs: this.registeredSinceMs,
-      settling: this.runner.settling(),
-    };
+  private membersAre(instances: string[]): void {
+    if (!this.home.update(instances)) return;
+    this.dispatcher.membersChanged();
+    this.wake.abort();
   }
 
   private track(work: Promise<unknown>): void {
@@ -405,7 +332,7 @@ export class DistributedScheduler {
     this.phase = 'stopping';
     this.stopping.abort();
     this.wake.abort();
-    this.pollNow.abort();
+    this.beats.pollSoon();
     const self = currentRun.getStore();
     await Promise.all(this.loops);
     // In-flight work includes runs. From inside a task, the caller's own fire is part of it and
@@ -435,8 +362,7 @@ export class DistributedScheduler {
   private async finishStop(wasRunning: boolean): Promise<void> {
     this.unsubscribe?.();
     this.safetyNet.close();
-    this.heartbeatsEnd.abort();
-    await this.heartbeats;
+    await this.beats.end();
     // Leaving lets the other replicas claim this one's tasks at once instead of after its beats lapse.
     if (wasRunning) await withTimeout('leave', this.storeTimeoutMs, () => this.store.leave(this.instance)).catch(() => {});
     try {
