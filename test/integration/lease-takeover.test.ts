@@ -68,6 +68,7 @@ describe('a run whose replica stopped heartbeating (claim.lua and sync.lua on a 
     const beatB = beating(b, 'b');
     await delay(fire - a.now() + 5);
     expect((await claim(a, 'a', fire)).kind).toBe('won'); // a's run starts and holds the lease (60 s TTL)
+    expect(await a.renewLease('job', `a-${fire}`, 60_000, 'a', a.now())).toBe('renewed'); // its lease keeper tells when it started
 
     await delay(fire + 1000 - b.now() + 5);
     await a.sync({ instance: 'a', intervalMs: BEAT, deadAfterMs: 5 * BEAT });
@@ -87,6 +88,22 @@ describe('a run whose replica stopped heartbeating (claim.lua and sync.lua on a 
     expect(takenAt - killedAt).toBeLessThan(2_500);
     // The lease is b's now: a ghost of a renewing it is refused.
     expect(await a.renewLease('job', `a-${fire}`, 60_000, 'a')).toBe('taken');
+  });
+
+  it('a run whose claim reply reached its replica after the next fire was due: that fire queues behind the run and runs, instead of being skipped', async () => {
+    const { a, b, fire, claim } = await setUp('late-reply');
+    const beatA = beating(a, 'a');
+    const beatB = beating(b, 'b');
+    await delay(fire - a.now() + 5);
+    expect((await claim(a, 'a', fire)).kind).toBe('won'); // decided now; the reply is held up (a replica acknowledgement in a failover)
+    await delay(fire + 1000 - b.now() + 5);
+    await a.sync({ instance: 'a', intervalMs: BEAT, deadAfterMs: 5 * BEAT }); // a is alive after the fire was due
+    expect((await claim(b, 'b', fire + 1000)).kind).toBe('busy'); // not 'skipped': a has not said its run started
+    const startedMs = a.now(); // the reply arrives: a's run starts after the next fire was due, and ends at once
+    await a.complete('job', [], `a-${fire}`, a.now(), startedMs);
+    expect(await claim(b, 'b', fire + 1000)).toMatchObject({ kind: 'won', previousMs: fire });
+    beatA.stop();
+    beatB.stop();
   });
 
   it('a replica killed just after a heartbeat (still alive by age): the next fire waits for proof of life instead of being skipped', async () => {

@@ -81,10 +81,14 @@ describe('claim.lua against a real redis-server', () => {
     await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
     expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
     await delay(fire + 1000 - s.now() + 5);
-    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 }); // a is alive, its run is trusted to be running
-    // Another replica decides the next fire (skipped: a's run holds the lease)...
-    expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b' })).kind).toBe('skipped');
-    // ...and a, which never saw its reply, asks again with the same token.
+    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 }); // a is alive
+    // Another replica asks for the next fire: it waits, as nothing shows a's run has started...
+    const next = { ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b', deadlineMs: 300 };
+    expect((await s.claim(next)).kind).toBe('busy');
+    // ...until its deadline passes with a's lease still held: the fire is decided, skipped as an overlap...
+    await delay(fire + 1000 + 300 - s.now() + 5);
+    expect(await s.claim(next)).toMatchObject({ kind: 'skipped', reason: 'overlap' });
+    // ...and a, which never saw its reply, asks again with the same token: the fire is still its own.
     expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
   });
 

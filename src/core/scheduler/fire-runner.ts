@@ -238,12 +238,12 @@ export class FireRunner {
     const handle: RunHandle = { task: definition.name, identity, done: new Promise<void>((r) => (finish = r)) };
     this.running.add(handle);
     this.runningByTask.set(definition.name, this.runningCount(definition.name) + 1);
+    const startedMs = store.now();
     if (leaseToken) {
       knowledge.holdLease(definition.name, leaseToken);
-      this.leases.hold(definition.name, leaseToken);
+      this.leases.hold(definition.name, leaseToken, startedMs);
     }
     hub.emit('onRunStart', definition.name);
-    const startedMs = store.now();
     try {
       const result = await runAttempts({
         task: definition.name,
@@ -273,7 +273,7 @@ export class FireRunner {
       if (result.error) record.error = result.error.message;
       if (result.status !== undefined) record.status = result.status;
       if (leaseToken) this.leases.release(leaseToken);
-      await this.persist(definition.name, [record], leaseToken);
+      await this.persist(definition.name, [record], leaseToken === undefined ? undefined : { leaseToken, startedMs });
       const context: CompletionContext = {
         task: definition.name,
         scheduledAt: new Date(fireMs),
@@ -336,13 +336,13 @@ export class FireRunner {
   }
 
   /** History is worth a few retries; after that the lease TTL frees the task anyway. */
-  private async persist(task: string, records: RunRecord[], leaseToken: string | undefined): Promise<void> {
+  private async persist(task: string, records: RunRecord[], run: { leaseToken: string; startedMs: number } | undefined): Promise<void> {
     const endMs = this.deps.store.now();
     let retrying = false;
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.withTimeout('complete', () => this.deps.store.complete(task, records, leaseToken, endMs));
+          await this.withTimeout('complete', () => this.deps.store.complete(task, records, run?.leaseToken, endMs, run?.startedMs));
           return;
         } catch (error) {
           this.deps.hub.emit('onStoreError', 'complete', error as Error);
@@ -350,7 +350,7 @@ export class FireRunner {
             this.deps.logger.error('could not record a run in the store', { task, error: (error as Error).message });
             return;
           }
-          if (!retrying && leaseToken) {
+          if (!retrying && run) {
             retrying = true;
             this.retryingCompletions++;
           }

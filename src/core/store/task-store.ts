@@ -196,13 +196,15 @@ export interface TaskStore {
   loadDefinitions(): Promise<DefinitionSet | undefined>;
   claim(request: ClaimRequest): Promise<ClaimResult>;
   claimManual(request: ManualClaimRequest): Promise<ManualClaimResult>;
-  renewLease(task: string, token: string, ttlMs: number, instance: string): Promise<LeaseRenewal>;
+  /** `startedMs`: when the run started (store time), which fires due meanwhile are judged by. */
+  renewLease(task: string, token: string, ttlMs: number, instance: string, startedMs?: number): Promise<LeaseRenewal>;
   /**
    * Records finished runs (or missed fires) and releases the lease `leaseToken` if still held, as of
    * `endedMs` (store time, when the run ended; default: now): fires due after it did not overlap the
-   * run, however late this write arrives.
+   * run, however late this write arrives. `startedMs` (store time) tells when the run really started,
+   * which may be well after its claim was decided: fires due before it did not overlap the run either.
    */
-  complete(task: string, records: RunRecord[], leaseToken: string | undefined, endedMs?: number): Promise<void>;
+  complete(task: string, records: RunRecord[], leaseToken: string | undefined, endedMs?: number, startedMs?: number): Promise<void>;
   setPaused(task: string, paused: boolean): Promise<PauseState>;
   pauseStates(): Promise<Map<string, PauseState>>;
   history(task: string, limit: number): Promise<RunRecord[]>;

@@ -79,6 +79,7 @@ interface Completion {
   records: RunRecord[];
   leaseToken: string | undefined;
   endedMs: number | undefined;
+  startedMs: number | undefined;
 }
 
 /**
@@ -248,13 +249,14 @@ export class RedisTaskStore implements TaskStore {
     return { kind: 'won', storeNowMs: Number(a), leased: b === '1' };
   }
 
-  async renewLease(task: string, token: string, ttlMs: number, instance: string): Promise<LeaseRenewal> {
+  async renewLease(task: string, token: string, ttlMs: number, instance: string, startedMs?: number): Promise<LeaseRenewal> {
     const k = this.keys;
-    return (await scripts.renewLease.run(this.redis, [k.lease(task), k.taskState(task)], [token, ttlMs, instance])) as LeaseRenewal;
+    const args = [token, ttlMs, instance, startedMs === undefined ? '' : Math.round(startedMs)];
+    return (await scripts.renewLease.run(this.redis, [k.lease(task), k.taskState(task)], args)) as LeaseRenewal;
   }
 
-  complete(task: string, records: RunRecord[], leaseToken: string | undefined, endedMs?: number): Promise<void> {
-    return this.completions.add({ task, records, leaseToken, endedMs });
+  complete(task: string, records: RunRecord[], leaseToken: string | undefined, endedMs?: number, startedMs?: number): Promise<void> {
+    return this.completions.add({ task, records, leaseToken, endedMs, startedMs });
   }
 
   private async completeBatch(completions: Completion[]): Promise<void[]> {
@@ -263,7 +265,8 @@ export class RedisTaskStore implements TaskStore {
     const args: Array<string | number> = [HISTORY_LIMIT];
     for (const c of completions) {
       keys.push(k.taskState(c.task), k.lease(c.task), k.history(c.task));
-      args.push(c.leaseToken ?? '', c.endedMs === undefined ? '' : Math.round(c.endedMs), c.records.length, ...c.records.map((r) => JSON.stringify(r)));
+      const ms = (value: number | undefined) => (value === undefined ? '' : Math.round(value));
+      args.push(c.leaseToken ?? '', ms(c.endedMs), ms(c.startedMs), c.records.length, ...c.records.map((r) => JSON.stringify(r)));
     }
     await scripts.complete.run(this.redis, keys, args);
     return completions.map(() => undefined);
@@ -368,7 +371,7 @@ export class RedisTaskStore implements TaskStore {
     }
     // A release the failover lost would hold the task for the rest of the lease TTL: release again.
     for (const r of snapshot.released) {
-      steps.push(scripts.complete.run(this.redis, [k.taskState(r.task), k.lease(r.task), k.history(r.task)], [HISTORY_LIMIT, r.token, Math.round(r.endedMs), 0]));
+      steps.push(scripts.complete.run(this.redis, [k.taskState(r.task), k.lease(r.task), k.history(r.task)], [HISTORY_LIMIT, r.token, Math.round(r.endedMs), '', 0]));
     }
     for (const p of snapshot.pauses) {
       steps.push(scripts.restorePause.run(this.redis, [k.pauses, k.pauseSeq], [p.task, p.state.paused ? '1' : '0', p.state.seq]));

@@ -5,7 +5,8 @@
 -- KEYS[3] pause hash (field <task> = "<0|1>:<seq>")
 -- KEYS[4] members hash (see sync.lua)   KEYS[5] liveness clock hash (see sync.lua)
 -- then per fire i (from 0): KEYS[6+2i] task state hash (fire = latest decided scheduled ms, token,
---   owner, prev, outcome, won*, runStart, runEnd, leaseOwner, taken*)
+--   owner, prev, outcome, won*, runStart, runEnd, leaseOwner, taken*, started = token of the
+--   run whose replica told when it started)
 --   KEYS[7+2i] lease key of the task (token of the running run)
 -- ARGV per fire i, 10 entries from ARGV[1+10i]: task name, definition digest, scheduled ms, deadline ms,
 --   overlap (skip|allow), lease TTL ms, claim token, instance of the claiming replica, '1' if the
@@ -19,7 +20,8 @@
 -- merely queued behind it ('busy'). A run is trusted to be running only once its replica has
 -- heartbeated since the fire was due: until then the fire waits ('busy'), also while the replica is
 -- late, and takes the lease over once the replica has missed 5 heartbeats of Redis service time
--- (it was killed mid-run).
+-- (it was killed mid-run). A run's start is when its claim was decided until its replica tells
+-- when it really started (renew-lease.lua, complete.lua); until then a fire waits ('busy').
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return {'reset'} end
 local t = redis.call('TIME')
@@ -89,7 +91,7 @@ local function claim(stateKey, leaseKey, a)
   if scheduled < tonumber(definition[2] or '0') then return {'before'} end
 
   local state = redis.call('HMGET', stateKey, 'fire', 'token', 'prev', 'outcome', 'wonFire', 'wonToken', 'wonPrev',
-    'runStart', 'leaseOwner', 'runEnd', 'takenFire', 'takenToken')
+    'runStart', 'leaseOwner', 'runEnd', 'takenFire', 'takenToken', 'started')
   -- A replica whose 'won' reply was lost asks again with the same token: it keeps the fire even if
   -- later fires were decided meanwhile (they were skipped behind its lease).
   if state[6] == token and state[5] == scheduledText then return {'won', state[7] or '', nowText, ''} end
@@ -149,6 +151,10 @@ local function claim(stateKey, leaseKey, a)
       if owner == 'late' then return {'busy', '250'} end
       if owner == 'alive' then
         if runStart >= scheduled or runLate then return {'busy', tostring(math.min(leaseTtlLeft, 100))} end
+        -- runStart is when the run's claim was decided until its replica tells when the run started
+        -- (a renewal, or its completion): the reply may reach it late (a slow link, a replica
+        -- acknowledgement held up by a failover), and a fire due before the run started queues.
+        if state[13] ~= redis.call('GET', leaseKey) then return {'busy', '50'} end
         -- Only a heartbeat after the fire was due shows the run outlived it: until then its replica
         -- may have died just before, and the fire waits rather than being skipped behind a ghost.
         if beat and beat < scheduled and runStart < scheduled then return {'busy', '200'} end

@@ -3,8 +3,9 @@
 -- ready at the same moment.
 -- per task i (from 0): KEYS[1+3i] task state hash   KEYS[2+3i] lease key   KEYS[3+3i] history list
 -- ARGV[1] history length to keep, then per task i, in order: lease token ('' when the run held
---   none), when the run ended (ms, store time; '' for now), the number n of history entries, then n
---   entries (JSON), oldest first; an entry with "outcome":"success" sets lastSuccess
+--   none), when the run ended (ms, store time; '' for now), when it started (ms, store time; ''
+--   when unknown), the number n of history entries, then n entries (JSON), oldest first; an entry
+--   with "outcome":"success" sets lastSuccess
 local keep = tonumber(ARGV[1]) - 1
 local nowMs
 local function now()
@@ -18,23 +19,25 @@ local at = 2
 local task = 0
 while at <= #ARGV do
   local stateKey, leaseKey, historyKey = KEYS[1 + 3 * task], KEYS[2 + 3 * task], KEYS[3 + 3 * task]
-  local token, ended, count = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+  local token, ended, started, count = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
   if token ~= '' and redis.call('GET', leaseKey) == token then
     redis.call('DEL', leaseKey)
-    -- When the run really ended, not when this write got through (an outage may have held it back):
-    -- fires due before it overlapped the run, those after did not. Never before the run started.
+    -- When the run really started and ended, not when its claim was decided (the reply may have
+    -- reached the replica late) nor when this write got through (an outage may have held it back):
+    -- fires due while it ran overlapped it, the others did not.
     local runStart = tonumber(redis.call('HGET', stateKey, 'runStart') or '0')
+    if started then runStart = math.max(runStart, math.min(started, now())) end
     local runEnd = math.max(math.min(ended or now(), now()), runStart)
-    redis.call('HSET', stateKey, 'runEnd', string.format('%.0f', runEnd))
+    redis.call('HSET', stateKey, 'runStart', string.format('%.0f', runStart), 'runEnd', string.format('%.0f', runEnd), 'started', token)
   end
   local succeeded = false
-  for i = at + 3, at + 2 + count do
+  for i = at + 4, at + 3 + count do
     redis.call('LPUSH', historyKey, ARGV[i])
     if string.find(ARGV[i], '"outcome":"success"', 1, true) then succeeded = true end
   end
   redis.call('LTRIM', historyKey, 0, keep)
   if succeeded then redis.call('HSET', stateKey, 'lastSuccess', string.format('%.0f', now())) end
-  at = at + 3 + count
+  at = at + 4 + count
   task = task + 1
 end
 return task
