@@ -57,6 +57,17 @@ describe('home replicas and the safety net', () => {
     const { runs, replicas } = await cluster('cut-off');
     const cut = replicas[0]!;
     await waitFor(() => [...runs.values()].some((r) => r.some((run) => run.replica === 'a')), { timeoutMs: 3_000, what: 'a to run its home fires' });
+    // Cut between two bursts, once a's runs are recorded: a run still in flight would hold its task's
+    // lease, and the others rightly wait for a to be judged dead before taking it over.
+    const ranByA = [...runs].filter(([, r]) => r.some((run) => run.replica === 'a')).map(([key]) => key);
+    const other = replicas[1]!.s;
+    await waitFor(
+      async () => {
+        const recorded = await Promise.all(ranByA.map(async (key) => (await other.history(key.split('@')[0]!, 5)).some((h) => `${h.task}@${Date.parse(h.scheduledAt)}` === key)));
+        return recorded.every(Boolean);
+      },
+      { timeoutMs: 3_000, what: "a's runs to be recorded" },
+    );
     cut.redis.disconnect(); // no reconnection: a is alive but can reach Redis no more
     const from = Date.now() + 100;
     await delay(3_000);
