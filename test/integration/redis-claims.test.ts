@@ -92,6 +92,21 @@ describe('claim.lua against a real redis-server', () => {
     expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
   });
 
+  it('a lease handed back after a reconnect keeps when its run really started: a fire due before that queues behind the run', async () => {
+    const { s, digest, fire } = await published('handback-start');
+    const request = { task: 'job', digest, deadlineMs: 10_000, overlap: 'skip' as const, leaseTtlMs: 5000, paused: false };
+    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
+    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
+    await delay(fire + 1000 - s.now() + 5);
+    const startedMs = s.now(); // the reply reached a late: its run starts after the next fire was due
+    s.setRecoverySource(() => ({ set: undefined, decided: [], pauses: [], leases: [{ task: 'job', token: 'a', ttlMs: 5000, instance: 'a', startedMs }], released: [] }));
+    const admin = new Redis(server.port, '127.0.0.1');
+    clients.push(admin);
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'); // Sentinel does this in a failover
+    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 }); // a reconnects, hands its lease back, and beats
+    expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b' })).kind).toBe('busy');
+  });
+
   it('a retried manual trigger with the same token is not refused as an overlap with itself (review finding)', async () => {
     const { s } = await published('manual-retry');
     const request = { task: 'job', overlap: 'skip' as const, force: false, leaseTtlMs: 5000, token: 'm1', instance: 'a' };

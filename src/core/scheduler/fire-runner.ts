@@ -240,7 +240,7 @@ export class FireRunner {
     this.runningByTask.set(definition.name, this.runningCount(definition.name) + 1);
     const startedMs = store.now();
     if (leaseToken) {
-      knowledge.holdLease(definition.name, leaseToken);
+      knowledge.holdLease(definition.name, leaseToken, startedMs);
       this.leases.hold(definition.name, leaseToken, startedMs);
     }
     hub.emit('onRunStart', definition.name);
@@ -294,7 +294,7 @@ export class FireRunner {
       if (leaseToken) {
         this.leases.release(leaseToken);
         knowledge.dropLease(leaseToken);
-        knowledge.noteReleased(definition.name, leaseToken, store.now());
+        knowledge.noteReleased(definition.name, leaseToken, startedMs, store.now());
       }
       this.running.delete(handle);
       this.runningByTask.set(definition.name, this.runningCount(definition.name) - 1);

@@ -9,8 +9,8 @@ export class ReplicaKnowledge {
   set: DefinitionSet | undefined;
   private readonly decided = new Map<string, { scheduledMs: number; token: string }>();
   readonly pauses = new Map<string, PauseState>();
-  private readonly leases = new Map<string, { task: string; token: string }>();
-  private readonly released = new Map<string, { task: string; token: string; endedMs: number }>();
+  private readonly leases = new Map<string, { task: string; token: string; startedMs: number }>();
+  private readonly released = new Map<string, { task: string; token: string; startedMs: number; endedMs: number }>();
 
   constructor(
     private readonly leaseTtlMs: number,
@@ -29,17 +29,18 @@ export class ReplicaKnowledge {
     return this.decided.get(task)?.scheduledMs;
   }
 
-  holdLease(task: string, token: string): void {
-    this.leases.set(token, { task, token });
+  /** `startedMs`: when the run started (store time). */
+  holdLease(task: string, token: string, startedMs: number): void {
+    this.leases.set(token, { task, token, startedMs });
   }
 
   dropLease(token: string): void {
     this.leases.delete(token);
   }
 
-  /** The run holding `token` ended at `endedMs` (store time) and released its lease. */
-  noteReleased(task: string, token: string, endedMs: number): void {
-    this.released.set(token, { task, token, endedMs });
+  /** The run holding `token`, started at `startedMs`, ended at `endedMs` (store time) and released its lease. */
+  noteReleased(task: string, token: string, startedMs: number, endedMs: number): void {
+    this.released.set(token, { task, token, startedMs, endedMs });
     this.forgetReleasedBefore(endedMs - this.leaseTtlMs);
   }
 

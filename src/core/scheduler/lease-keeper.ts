@@ -68,33 +68,39 @@ export class LeaseKeeper {
     }
   }
 
-  /** One pass for every run that started within START_NOTE_AFTER_MS of the first. */
+  /**
+   * One pass for every run that started within START_NOTE_AFTER_MS of the first. A note that did
+   * not get through is sent again on the next pass: until it lands, fires due meanwhile wait.
+   */
   private async noteStarts(idle: AbortSignal): Promise<void> {
     this.noting = true;
-    try {
-      await this.deps.sleep(START_NOTE_AFTER_MS, idle);
-    } catch {
-      // released meanwhile (or stopping)
-    }
+    await this.deps.sleep(START_NOTE_AFTER_MS, idle).catch(() => {}); // released meanwhile: nothing left to note
     this.noting = false;
     const tokens = [...this.unnoted];
     this.unnoted.clear();
-    await Promise.all(tokens.map((token) => this.renew(token)));
+    const noted = await Promise.all(tokens.map((token) => this.renew(token)));
+    tokens.forEach((token, i) => {
+      if (!noted[i] && this.held.has(token)) this.unnoted.add(token);
+    });
+    if (this.unnoted.size > 0 && !this.noting && this.idle) void this.noteStarts(this.idle.signal);
   }
 
-  private async renew(token: string): Promise<void> {
+  /** True when the store took the renewal (and with it the run's start). */
+  private async renew(token: string): Promise<boolean> {
     const { store, leaseTtlMs, instance } = this.deps;
     const lease = this.held.get(token);
-    if (!lease) return;
+    if (!lease) return true;
     try {
       const renewal = await this.deps.withTimeout('renew', () => store.renewLease(lease.task, token, leaseTtlMs, instance, lease.startedMs));
       if (renewal === 'taken') this.deps.onTaken(lease.task);
+      return true;
     } catch (error: unknown) {
       try {
         this.deps.onError(error as Error);
       } catch {
         // a reporting failure must never stop the renewals
       }
+      return false;
     }
   }
 }

@@ -149,12 +149,13 @@ export interface RecoverySnapshot {
   /** Per task, the latest fire this replica knows was decided, with its token when the decision was its own. */
   decided: Array<{ task: string; scheduledMs: number; token: string }>;
   pauses: Array<{ task: string; state: PauseState }>;
-  leases: Array<{ task: string; token: string; ttlMs: number; instance: string }>;
+  /** The leases of its running runs, with when each run started (store time) when known. */
+  leases: Array<{ task: string; token: string; ttlMs: number; instance: string; startedMs?: number }>;
   /**
-   * Leases this replica released within the last lease TTL, with when each run ended (store time):
-   * a failover may have lost the release, and the lease would then hold the task for nothing.
+   * Leases this replica released within the last lease TTL, with when each run started and ended
+   * (store time): a failover may have lost the release, and the lease would then hold the task for nothing.
    */
-  released: Array<{ task: string; token: string; endedMs: number }>;
+  released: Array<{ task: string; token: string; startedMs?: number; endedMs: number }>;
 }
 
 /**

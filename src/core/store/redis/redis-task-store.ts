@@ -72,6 +72,11 @@ type Row = Array<string | Row>;
  * still prepares the next (and stays responsive to others); large enough to cost few round trips.
  */
 const CLAIM_BATCH = 100;
+
+/** A time for a script argument: whole ms, or '' when unknown. */
+function msOrBlank(ms: number | undefined): string | number {
+  return ms === undefined ? '' : Math.round(ms);
+}
 const COMPLETE_BATCH = 250;
 
 interface Completion {
@@ -251,7 +256,7 @@ export class RedisTaskStore implements TaskStore {
 
   async renewLease(task: string, token: string, ttlMs: number, instance: string, startedMs?: number): Promise<LeaseRenewal> {
     const k = this.keys;
-    const args = [token, ttlMs, instance, startedMs === undefined ? '' : Math.round(startedMs)];
+    const args = [token, ttlMs, instance, msOrBlank(startedMs)];
     return (await scripts.renewLease.run(this.redis, [k.lease(task), k.taskState(task)], args)) as LeaseRenewal;
   }
 
@@ -265,8 +270,7 @@ export class RedisTaskStore implements TaskStore {
     const args: Array<string | number> = [HISTORY_LIMIT];
     for (const c of completions) {
       keys.push(k.taskState(c.task), k.lease(c.task), k.history(c.task));
-      const ms = (value: number | undefined) => (value === undefined ? '' : Math.round(value));
-      args.push(c.leaseToken ?? '', ms(c.endedMs), ms(c.startedMs), c.records.length, ...c.records.map((r) => JSON.stringify(r)));
+      args.push(c.leaseToken ?? '', msOrBlank(c.endedMs), msOrBlank(c.startedMs), c.records.length, ...c.records.map((r) => JSON.stringify(r)));
     }
     await scripts.complete.run(this.redis, keys, args);
     return completions.map(() => undefined);
@@ -367,11 +371,11 @@ export class RedisTaskStore implements TaskStore {
     const decided = reconnected && this.acks ? snapshot.decided.filter((d) => d.token !== '') : snapshot.decided;
     for (const d of decided) steps.push(scripts.restoreTask.run(this.redis, [k.taskState(d.task)], [d.scheduledMs, d.token]));
     for (const l of snapshot.leases) {
-      steps.push(scripts.renewLease.run(this.redis, [k.lease(l.task), k.taskState(l.task)], [l.token, l.ttlMs, l.instance]));
+      steps.push(scripts.renewLease.run(this.redis, [k.lease(l.task), k.taskState(l.task)], [l.token, l.ttlMs, l.instance, msOrBlank(l.startedMs)]));
     }
     // A release the failover lost would hold the task for the rest of the lease TTL: release again.
     for (const r of snapshot.released) {
-      steps.push(scripts.complete.run(this.redis, [k.taskState(r.task), k.lease(r.task), k.history(r.task)], [HISTORY_LIMIT, r.token, Math.round(r.endedMs), '', 0]));
+      steps.push(scripts.complete.run(this.redis, [k.taskState(r.task), k.lease(r.task), k.history(r.task)], [HISTORY_LIMIT, r.token, Math.round(r.endedMs), msOrBlank(r.startedMs), 0]));
     }
     for (const p of snapshot.pauses) {
       steps.push(scripts.restorePause.run(this.redis, [k.pauses, k.pauseSeq], [p.task, p.state.paused ? '1' : '0', p.state.seq]));

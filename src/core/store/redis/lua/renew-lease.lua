@@ -1,6 +1,6 @@
 -- renew-lease: extend the lease of a running run, or re-create it if the store lost it. A renewal
--- also tells when the run really started: its claim was decided earlier, and the reply may have
--- reached the replica late (see the 'started' check in claim.lua).
+-- that says when the run started also records that (see the 'started' check in claim.lua): the run's
+-- claim was decided earlier, and its reply may have reached the replica late.
 -- KEYS[1] lease key of the task   KEYS[2] task state hash (leaseOwner, runStart, started)
 -- ARGV[1] run token   ARGV[2] lease TTL ms   ARGV[3] instance of the replica running it
 -- ARGV[4] when the run started (ms, store time; '' or absent when unknown)
@@ -14,11 +14,14 @@ elseif not holder then
 else
   return 'taken'
 end
-redis.call('HSET', KEYS[2], 'started', ARGV[1])
 local startedMs = tonumber(ARGV[4] or '')
 if startedMs then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local granted = tonumber(redis.call('HGET', KEYS[2], 'runStart') or '0')
-  redis.call('HSET', KEYS[2], 'runStart', string.format('%.0f', math.max(granted, startedMs)))
+  -- Never before its claim was decided, nor in the future (the replica's estimate of this clock may be off).
+  local runStart = math.max(granted, math.min(startedMs, now))
+  redis.call('HSET', KEYS[2], 'runStart', string.format('%.0f', runStart), 'started', ARGV[1])
 end
 if holder then return 'renewed' end
 return 'restored'
