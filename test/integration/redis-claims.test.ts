@@ -107,6 +107,19 @@ describe('claim.lua against a real redis-server', () => {
     expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b' })).kind).toBe('busy');
   });
 
+  it("a lease renewal that arrives after its run's completion does not hold the task again: the next fire runs", async () => {
+    const { s, digest, fire } = await published('late-renewal');
+    const request = { task: 'job', digest, deadlineMs: 10_000, overlap: 'skip' as const, leaseTtlMs: 5000, paused: false };
+    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
+    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
+    const startedMs = s.now();
+    await s.complete('job', [], 'a', s.now(), startedMs); // the run ends and releases its lease...
+    expect(await s.renewLease('job', 'a', 5000, 'a', startedMs)).toBe('ended'); // ...before a renewal sent during it arrives
+    await delay(fire + 1000 - s.now() + 5);
+    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
+    expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b' })).kind).toBe('won');
+  });
+
   it('a retried manual trigger with the same token is not refused as an overlap with itself (review finding)', async () => {
     const { s } = await published('manual-retry');
     const request = { task: 'job', overlap: 'skip' as const, force: false, leaseTtlMs: 5000, token: 'm1', instance: 'a' };

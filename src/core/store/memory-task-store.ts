@@ -39,6 +39,8 @@ export class MemoryTaskStore implements TaskStore {
   private set: DefinitionSet | undefined;
   private readonly decisions = new Map<string, Decision>();
   private readonly leases = new Map<string, { token: string; expiresAtMs: number; startedMs: number }>();
+  /** Per task, the token of the run that ended last: a renewal arriving after it must not re-create its lease. */
+  private readonly endedRuns = new Map<string, string>();
   private readonly pauses = new Map<string, PauseState>();
   private readonly histories = new Map<string, RunRecord[]>();
   private readonly lastSuccess = new Map<string, number>();
@@ -147,12 +149,14 @@ export class MemoryTaskStore implements TaskStore {
   async renewLease(task: string, token: string, ttlMs: number): Promise<LeaseRenewal> {
     const holder = this.leaseHolder(task);
     if (holder !== undefined && holder !== token) return 'taken';
+    if (holder === undefined && this.endedRuns.get(task) === token) return 'ended';
     const startedMs = this.leases.get(task)?.startedMs ?? 0;
     this.leases.set(task, { token, expiresAtMs: this.now() + ttlMs, startedMs });
     return holder === token ? 'renewed' : 'restored';
   }
 
   async complete(task: string, records: RunRecord[], leaseToken: string | undefined, _endedMs?: number): Promise<void> {
+    if (leaseToken !== undefined) this.endedRuns.set(task, leaseToken);
     if (leaseToken !== undefined && this.leaseHolder(task) === leaseToken) this.leases.delete(task);
     const history = this.histories.get(task) ?? [];
     for (const record of records) {

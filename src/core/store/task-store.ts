@@ -80,7 +80,11 @@ export type ManualClaimResult =
   | { kind: 'skipped'; reason: 'overlap' }
   | { kind: 'recovering'; retryInMs: number };
 
-export type LeaseRenewal = 'renewed' | 'restored' | 'taken';
+/**
+ * 'restored': the store had lost the lease (it restarted empty) and holds it again; 'ended': the
+ * run's completion got there first (a renewal sent just before it was held up): nothing to renew.
+ */
+export type LeaseRenewal = 'renewed' | 'restored' | 'taken' | 'ended';
 
 export interface PublishRequest {
   version: number;

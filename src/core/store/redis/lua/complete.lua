@@ -20,6 +20,8 @@ local task = 0
 while at <= #ARGV do
   local stateKey, leaseKey, historyKey = KEYS[1 + 3 * task], KEYS[2 + 3 * task], KEYS[3 + 3 * task]
   local token, ended, started, count = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+  -- A renewal of this run still on its way must not re-create the lease (renew-lease.lua).
+  if token ~= '' then redis.call('HSET', stateKey, 'ended', token) end
   if token ~= '' and redis.call('GET', leaseKey) == token then
     redis.call('DEL', leaseKey)
     -- When the run really started and ended, not when its claim was decided (the reply may have
