@@ -53,10 +53,30 @@ export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** Rejects if `call` has not settled within `timeoutMs`; a store call that hangs counts as failed. */
-export function withTimeout<T>(operation: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+/** Waiting past the timeout for a store that keeps answering other calls ends at this many timeouts. */
+const MAX_PATIENCE = 10;
+
+/**
+ * Rejects if `call` has not settled within `timeoutMs`; a store call that hangs counts as failed.
+ * With `lastAnswerAtMs` (when the store last answered anything, `performance.now()` ms), a call that
+ * takes longer while the store keeps answering others is queued behind them, not lost: it is waited
+ * for (up to MAX_PATIENCE timeouts), since sending it again would only lengthen the queue. It fails
+ * once the store has said nothing for `timeoutMs`.
+ */
+export function withTimeout<T>(operation: string, timeoutMs: number, call: () => Promise<T>, lastAnswerAtMs?: () => number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`store operation "${operation}" timed out after ${timeoutMs} ms`)), timeoutMs);
+    const startedAt = performance.now();
+    let timer: NodeJS.Timeout;
+    const expire = (): void => {
+      const now = performance.now();
+      const silentMs = lastAnswerAtMs ? now - lastAnswerAtMs() : Number.POSITIVE_INFINITY;
+      if (silentMs < timeoutMs && now - startedAt < timeoutMs * MAX_PATIENCE) {
+        timer = setTimeout(expire, timeoutMs - silentMs);
+        return;
+      }
+      reject(new Error(`store operation "${operation}" timed out after ${Math.round(now - startedAt)} ms`));
+    };
+    timer = setTimeout(expire, timeoutMs);
     let pending: Promise<T>;
     try {
       pending = call();

@@ -73,7 +73,10 @@ export class FireRunner {
   /** Completions whose write failed and is being retried: until they land, our leases prove nothing. */
   private retryingCompletions = 0;
 
+  private readonly lastAnswerAtMs: (() => number) | undefined;
+
   constructor(private readonly deps: FireRunnerDeps) {
+    this.lastAnswerAtMs = deps.store.lastAnswerAtMs?.bind(deps.store);
     this.leases = new LeaseKeeper({
       store: deps.store,
       sleep: deps.sleep,
@@ -362,7 +365,8 @@ export class FireRunner {
     }
   }
 
+  /** Claims, completions and renewals wait for a store that is slow but answering (see withTimeout). */
   withTimeout<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    return withTimeout(operation, this.deps.storeTimeoutMs, call);
+    return withTimeout(operation, this.deps.storeTimeoutMs, call, this.lastAnswerAtMs);
   }
 }

@@ -214,6 +214,12 @@ export interface TaskStore {
   pauseStates(): Promise<Map<string, PauseState>>;
   history(task: string, limit: number): Promise<RunRecord[]>;
   lastSuccessMs(task: string): Promise<number | undefined>;
+  /**
+   * When the store last answered a claim, completion or heartbeat (`performance.now()` ms). A store
+   * that keeps answering is slow, not unreachable: a call queued behind others is waited for instead
+   * of sent again (see withTimeout). Without it, a call slower than `storeTimeoutMs` counts as failed.
+   */
+  lastAnswerAtMs?(): number;
 }
 
 export const HISTORY_LIMIT = 100;

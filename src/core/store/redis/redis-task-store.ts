@@ -103,6 +103,7 @@ export class RedisTaskStore implements TaskStore {
   private openCount = 0;
   private knownEpoch: string | undefined;
   private handBackPending = false;
+  private lastAnswerAt = performance.now();
   private handingBack: Promise<void> | undefined;
   private recovery: Promise<void> | undefined;
   private recoverySource: () => RecoverySnapshot = () => ({ set: undefined, decided: [], pauses: [], leases: [], released: [] });
@@ -169,7 +170,7 @@ export class RedisTaskStore implements TaskStore {
     await this.handBackIfPending();
     const k = this.keys;
     const sent = this.clock.now();
-    const reply = (await scripts.sync.run(
+    const reply = (await this.answered(scripts.sync.run(
       this.redis,
       [k.epoch, k.definitions, k.pauseSeq, k.members, k.liveness],
       [
@@ -179,7 +180,7 @@ export class RedisTaskStore implements TaskStore {
         beat?.sinceMs === undefined ? '' : Math.round(beat.sinceMs),
         beat?.settling ? '1' : '0',
       ],
-    )) as string[];
+    ))) as string[];
     const received = this.clock.now();
     const [epoch = '', generation = '0', pauseSeq = '0', seconds = '0', micros = '0', ...pairs] = reply;
     this.offset.add(sent, received, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
@@ -231,7 +232,7 @@ export class RedisTaskStore implements TaskStore {
       args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0', r.catchUp ? '1' : '0');
     }
     const connection = this.acks?.connection ?? 0;
-    const replies = (await this.withRecovery(() => scripts.claim.run(this.redis, keys, args))) as string[][];
+    const replies = (await this.answered(this.withRecovery(() => scripts.claim.run(this.redis, keys, args)))) as string[][];
     await this.acks?.afterClaims(connection, replies.map((reply) => reply[0] ?? ''));
     return requests.map((request, i) => parseClaim(replies[i] ?? [], request.scheduledMs));
   }
@@ -272,7 +273,7 @@ export class RedisTaskStore implements TaskStore {
       keys.push(k.taskState(c.task), k.lease(c.task), k.history(c.task));
       args.push(c.leaseToken ?? '', msOrBlank(c.endedMs), msOrBlank(c.startedMs), c.records.length, ...c.records.map((r) => JSON.stringify(r)));
     }
-    await scripts.complete.run(this.redis, keys, args);
+    await this.answered(scripts.complete.run(this.redis, keys, args));
     return completions.map(() => undefined);
   }
 
@@ -312,6 +313,17 @@ export class RedisTaskStore implements TaskStore {
       event = { type: 'progress', progress: { instance: instance.join(' '), throughMs: Number(throughMs), viewDigest, viewSinceMs: Number(viewSinceMs), tasksDigest } };
     } else event = { type: 'definitions', generation: Number(message.split(':')[1] ?? 0) };
     for (const listener of this.listeners) listener(event);
+  }
+
+  lastAnswerAtMs(): number {
+    return this.lastAnswerAt;
+  }
+
+  /** Notes when Redis answers: while it does, it is slow rather than unreachable (see withTimeout). */
+  private async answered<T>(reply: Promise<T>): Promise<T> {
+    const value = await reply;
+    this.lastAnswerAt = performance.now();
+    return value;
   }
 
   /** Runs a script; if Redis answers that it lost its state, restores it and runs the script again. */
