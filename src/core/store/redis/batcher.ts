@@ -2,18 +2,26 @@
  * Gathers calls made in the same turn of the event loop into one batch, so that the fires that come
  * due together cost one Redis round trip instead of one each. A batch is flushed when full, or on
  * `setImmediate`: no call waits for a timer, so batching adds no latency.
+ *
+ * At most `maxInFlight` batches are sent at a time; the rest wait here. Redis runs scripts one at a
+ * time anyway, so this costs no throughput, and when the replicas ask for more than Redis can do,
+ * the queue stays in the replicas instead of in Redis, where it would hold back everyone's
+ * heartbeats and announcements (which then look like dead replicas, whose fires others claim too).
  */
 export class Batcher<Item, Result> {
   private pending: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
   private scheduled = false;
+  private inFlight = 0;
 
   /**
    * @param flush runs one batch and returns one result per item, in order
    * @param maxBatch most items per flush, so that one Lua call cannot block Redis for long
+   * @param maxInFlight most batches sent and not yet answered
    */
   constructor(
     private readonly flush: (items: Item[]) => Promise<Result[]>,
     private readonly maxBatch: number,
+    private readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {}
 
   add(item: Item): Promise<Result> {
@@ -31,14 +39,20 @@ export class Batcher<Item, Result> {
   }
 
   private drain(): void {
-    const all = this.pending;
-    this.pending = [];
-    for (let start = 0; start < all.length; start += this.maxBatch) {
-      const batch = all.slice(start, start + this.maxBatch);
-      this.flush(batch.map((entry) => entry.item)).then(
-        (results) => batch.forEach((entry, i) => entry.resolve(results[i] as Result)),
-        (error: unknown) => batch.forEach((entry) => entry.reject(error)),
-      );
+    while (this.pending.length > 0 && this.inFlight < this.maxInFlight) {
+      // A partial batch waits for the turn's end (the scheduled drain) to fill up, unless it is all there is.
+      if (this.pending.length < this.maxBatch && this.scheduled) return;
+      const batch = this.pending.splice(0, this.maxBatch);
+      this.inFlight++;
+      this.flush(batch.map((entry) => entry.item))
+        .then(
+          (results) => batch.forEach((entry, i) => entry.resolve(results[i] as Result)),
+          (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.drain();
+        });
     }
   }
 }

@@ -78,6 +78,8 @@ function msOrBlank(ms: number | undefined): string | number {
   return ms === undefined ? '' : Math.round(ms);
 }
 const COMPLETE_BATCH = 250;
+/** Claim (and completion) batches a replica has sent and not yet had answered: enough to keep Redis busy. */
+const BATCHES_IN_FLIGHT = 4;
 
 interface Completion {
   task: string;
@@ -107,8 +109,8 @@ export class RedisTaskStore implements TaskStore {
   private handingBack: Promise<void> | undefined;
   private recovery: Promise<void> | undefined;
   private recoverySource: () => RecoverySnapshot = () => ({ set: undefined, decided: [], pauses: [], leases: [], released: [] });
-  private readonly claims = new Batcher<ClaimRequest, ClaimResult>((batch) => this.claimBatch(batch), CLAIM_BATCH);
-  private readonly completions = new Batcher<Completion, void>((batch) => this.completeBatch(batch), COMPLETE_BATCH);
+  private readonly claims = new Batcher<ClaimRequest, ClaimResult>((batch) => this.claimBatch(batch), CLAIM_BATCH, BATCHES_IN_FLIGHT);
+  private readonly completions = new Batcher<Completion, void>((batch) => this.completeBatch(batch), COMPLETE_BATCH, BATCHES_IN_FLIGHT);
 
   constructor(
     private readonly redis: RedisClient,
