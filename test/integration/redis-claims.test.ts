@@ -41,6 +41,16 @@ async function published(scheduler: string, task = 'job'): Promise<{ s: RedisTas
   return { s, digest: set.tasks[0]!.digest, fire };
 }
 
+/** Replica a, heartbeating, has won `fire` of an overlap:skip task, so its run holds the lease. */
+async function wonBySkipRun(scheduler: string) {
+  const { s, digest, fire } = await published(scheduler);
+  const request = { task: 'job', digest, deadlineMs: 10_000, overlap: 'skip' as const, leaseTtlMs: 5000, paused: false };
+  const beat = () => s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
+  await beat();
+  expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
+  return { s, fire, request, beat };
+}
+
 const claim = (s: RedisTaskStore, digest: string, scheduledMs: number, token: string, deadlineMs = 10_000): Promise<ClaimResult> =>
   s.claim({ task: 'job', digest, scheduledMs, deadlineMs, overlap: 'allow', leaseTtlMs: 5000, token, instance: token, paused: false });
 
@@ -76,12 +86,9 @@ describe('claim.lua against a real redis-server', () => {
   });
 
   it('a winner whose reply was lost keeps its fire even after later fires were decided (review finding)', async () => {
-    const { s, digest, fire } = await published('lost-reply');
-    const request = { task: 'job', digest, deadlineMs: 10_000, overlap: 'skip' as const, leaseTtlMs: 5000, paused: false };
-    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
-    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
+    const { s, fire, request, beat } = await wonBySkipRun('lost-reply');
     await delay(fire + 1000 - s.now() + 5);
-    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 }); // a is alive
+    await beat(); // a is alive
     // Another replica asks for the next fire: it waits, as nothing shows a's run has started...
     const next = { ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b', deadlineMs: 300 };
     expect((await s.claim(next)).kind).toBe('busy');
@@ -93,30 +100,24 @@ describe('claim.lua against a real redis-server', () => {
   });
 
   it('a lease handed back after a reconnect keeps when its run really started: a fire due before that queues behind the run', async () => {
-    const { s, digest, fire } = await published('handback-start');
-    const request = { task: 'job', digest, deadlineMs: 10_000, overlap: 'skip' as const, leaseTtlMs: 5000, paused: false };
-    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
-    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
+    const { s, fire, request, beat } = await wonBySkipRun('handback-start');
     await delay(fire + 1000 - s.now() + 5);
     const startedMs = s.now(); // the reply reached a late: its run starts after the next fire was due
     s.setRecoverySource(() => ({ set: undefined, decided: [], pauses: [], leases: [{ task: 'job', token: 'a', ttlMs: 5000, instance: 'a', startedMs }], released: [] }));
     const admin = new Redis(server.port, '127.0.0.1');
     clients.push(admin);
     await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'); // Sentinel does this in a failover
-    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 }); // a reconnects, hands its lease back, and beats
+    await beat(); // a reconnects, hands its lease back, and beats
     expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b' })).kind).toBe('busy');
   });
 
   it("a lease renewal that arrives after its run's completion does not hold the task again: the next fire runs", async () => {
-    const { s, digest, fire } = await published('late-renewal');
-    const request = { task: 'job', digest, deadlineMs: 10_000, overlap: 'skip' as const, leaseTtlMs: 5000, paused: false };
-    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
-    expect((await s.claim({ ...request, scheduledMs: fire, token: 'a', instance: 'a' })).kind).toBe('won');
+    const { s, fire, request, beat } = await wonBySkipRun('late-renewal');
     const startedMs = s.now();
     await s.complete('job', [], 'a', s.now(), startedMs); // the run ends and releases its lease...
     expect(await s.renewLease('job', 'a', 5000, 'a', startedMs)).toBe('ended'); // ...before a renewal sent during it arrives
     await delay(fire + 1000 - s.now() + 5);
-    await s.sync({ instance: 'a', intervalMs: 1000, deadAfterMs: 5000 });
+    await beat();
     expect((await s.claim({ ...request, scheduledMs: fire + 1000, token: 'b', instance: 'b' })).kind).toBe('won');
   });
 

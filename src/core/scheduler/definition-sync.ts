@@ -13,6 +13,11 @@ import type { Logger } from './types.js';
 
 type Offer = Map<string, { template: TriggerTemplate; task: Task }>;
 
+function offerTask(offer: Offer, template: TriggerTemplate, task: Task): void {
+  if (offer.has(task.name)) throw new DuplicateTaskError(task.name);
+  offer.set(task.name, { template, task });
+}
+
 export interface DefinitionSyncDeps {
   store: TaskStore;
   logger: Logger;
@@ -40,8 +45,7 @@ export class DefinitionSync {
   constructor(private readonly deps: DefinitionSyncDeps) {}
 
   register(template: TriggerTemplate, task: Task): void {
-    if (this.offer.has(task.name)) throw new DuplicateTaskError(task.name);
-    this.offer.set(task.name, { template, task });
+    offerTask(this.offer, template, task);
   }
 
   setVersion(version: number): void {
@@ -51,10 +55,7 @@ export class DefinitionSync {
   /** Offers a new set under `version`; on failure the previous offer stands. */
   async replace(tasks: Array<{ trigger: TriggerTemplate; task: Task }>, version: number): Promise<PublishResult> {
     const offer: Offer = new Map();
-    for (const { trigger, task } of tasks) {
-      if (offer.has(task.name)) throw new DuplicateTaskError(task.name);
-      offer.set(task.name, { template: trigger, task });
-    }
+    for (const { trigger, task } of tasks) offerTask(offer, trigger, task);
     const previous = { offer: this.offer, version: this.version };
     this.offer = offer;
     this.version = version;

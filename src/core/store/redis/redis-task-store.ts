@@ -72,14 +72,14 @@ type Row = Array<string | Row>;
  * still prepares the next (and stays responsive to others); large enough to cost few round trips.
  */
 const CLAIM_BATCH = 100;
+const COMPLETE_BATCH = 250;
+/** Claim (and completion) batches a replica has sent and not yet had answered: enough to keep Redis busy. */
+const BATCHES_IN_FLIGHT = 4;
 
 /** A time for a script argument: whole ms, or '' when unknown. */
 function msOrBlank(ms: number | undefined): string | number {
   return ms === undefined ? '' : Math.round(ms);
 }
-const COMPLETE_BATCH = 250;
-/** Claim (and completion) batches a replica has sent and not yet had answered: enough to keep Redis busy. */
-const BATCHES_IN_FLIGHT = 4;
 
 interface Completion {
   task: string;
@@ -179,7 +179,7 @@ export class RedisTaskStore implements TaskStore {
         beat?.instance ?? '',
         Math.max(1, Math.round(beat?.intervalMs ?? 1_000)),
         Math.max(1, Math.round(beat?.deadAfterMs ?? 5_000)),
-        beat?.sinceMs === undefined ? '' : Math.round(beat.sinceMs),
+        msOrBlank(beat?.sinceMs),
         beat?.settling ? '1' : '0',
       ],
     ))) as string[];
