@@ -10,13 +10,13 @@ const redis = privateRedis();
 const TASKS = 30;
 const halfSecond = Triggers.periodOf(new Date(0), undefined, 0.5);
 
-/** Three replicas running TASKS tasks every 0.5 s; every run and every lost claim is recorded. */
-async function cluster(scheduler: string) {
+/** Replicas (not started) running TASKS tasks every 0.5 s; every run and every lost claim is recorded. */
+function replicasOf(scheduler: string, ids: string[], pollIntervalMs: number) {
   const runs = new Map<string, Array<{ replica: string; latenessMs: number }>>();
-  const lostClaims = new Map<string, number>();
+  const lostClaims: Array<[string, number]> = [];
   const replicas: RedisReplica[] = [];
-  for (const id of ['a', 'b', 'c']) {
-    const entry = redis.replica(id, { scheduler, recoveryWindowMs: 0 }, { pollIntervalMs: 200 });
+  for (const id of ids) {
+    const entry = redis.replica(id, { scheduler, recoveryWindowMs: 0 }, { pollIntervalMs });
     const { s } = entry;
     for (let i = 0; i < TASKS; i++) {
       s.register(halfSecond, new Task(`t${i}`, async (ctx) => {
@@ -24,9 +24,15 @@ async function cluster(scheduler: string) {
         runs.set(key, [...(runs.get(key) ?? []), { replica: ctx.replica, latenessMs: Date.now() - ctx.scheduledAt.getTime() }]);
       }));
     }
-    s.addListener({ onClaim: (e) => e.result === 'lost' && lostClaims.set(id, (lostClaims.get(id) ?? 0) + 1) });
+    s.addListener({ onClaim: (e) => void (e.result === 'lost' && lostClaims.push([id, e.scheduledAt.getTime()])) });
     replicas.push(entry);
   }
+  return { runs, lostClaims, replicas };
+}
+
+/** Three replicas, started one after the other, beating every 200 ms. */
+async function cluster(scheduler: string) {
+  const { runs, lostClaims, replicas } = replicasOf(scheduler, ['a', 'b', 'c'], 200);
   for (const r of replicas) await r.s.start();
   // Every replica sees all three before counting starts (homes are spread only then).
   await delay(600);
@@ -42,15 +48,39 @@ function firesBetween(fromMs: number, toMs: number): string[] {
 describe('home replicas and the safety net', () => {
   it('in a healthy cluster every fire runs once and the others almost never send a claim only to find it decided', async () => {
     const { runs, lostClaims } = await cluster('healthy');
-    lostClaims.clear();
+    lostClaims.length = 0;
     const from = Date.now();
     await delay(4_000);
     const to = Date.now() - 600;
     const expected = firesBetween(from, to);
     expect(expected.filter((key) => runs.get(key)?.length !== 1)).toEqual([]);
-    const lost = [...lostClaims.values()].reduce((a, b) => a + b, 0);
+    const lost = lostClaims.length;
     // Without announcements, the two others' safety-net claims would each find every fire decided: 2 per fire.
     expect(lost).toBeLessThan(expected.length * 0.05);
+  });
+
+  it('replicas that start together, or join later, agree on the homes within a round trip, not a heartbeat interval', async () => {
+    // Heartbeats every 2 s: without the join notice, the others would see the newcomer up to 2 s late,
+    // and until then each claim of the newcomer's tasks (and of theirs, by the newcomer) is doubled.
+    const { runs, lostClaims, replicas } = replicasOf('joining', ['a', 'b', 'c'], 2_000);
+    const [a, b, c] = replicas.map((r) => r.s);
+    const pairFrom = Date.now();
+    await Promise.all([a!.start(), b!.start()]);
+    await delay(2_500);
+    const joinFrom = Date.now();
+    const pairFires = firesBetween(pairFrom, joinFrom - 600);
+    const lostByPair = lostClaims.length;
+    lostClaims.length = 0;
+    await c!.start();
+    await delay(2_500);
+    const joinFires = firesBetween(joinFrom, Date.now() - 600);
+    expect([...pairFires, ...joinFires].filter((key) => runs.get(key)?.length !== 1)).toEqual([]);
+    // A heartbeat's worth of doubled claims would be 4 bursts of 30 fires.
+    expect(lostByPair).toBeLessThan(pairFires.length * 0.1);
+    // A replica that starts claims, once, the latest fire of each task due before it started (in case
+    // nobody was up for it): those lost claims are expected, and left out.
+    const lostAfterJoin = [...lostClaims].filter(([, scheduledMs]) => scheduledMs >= joinFrom).length;
+    expect(lostAfterJoin).toBeLessThan(joinFires.length * 0.1);
   });
 
   it('when a home is cut off from Redis, the others run its fires within a fraction of a second, once each', async () => {

@@ -35,4 +35,20 @@ describe("a home replica's progress (what lets the others skip their safety-net 
     expect(judge(peers, 'h', 2_000, { digest: 'v1', tasksDigest: 't2' }, 2_050, 100)).toBe('claim');
     expect(judge(peers, 'other', 1_000, view, 2_050, 100)).toBe('claim');
   });
+
+  it('gives a home that has been slow to announce while behind proportionally longer before its silence counts', () => {
+    const peers = new PeerProgress();
+    const view = { digest: 'v1', tasksDigest: 't1' };
+    const word = (throughMs: number) => ({ instance: 'h', throughMs, viewDigest: 'v1', viewSinceMs: 0, tasksDigest: 't1' });
+    peers.note(word(1_000), 1_050); // behind: it owes the next word soon
+    peers.note(word(1_100), 1_650); // which came 600 ms later (loaded)
+    expect(peers.standing('h', view, 250)?.freshMs).toBe(1_200);
+    expect(peers.standing('h', view, 250, 2)?.freshMs).toBe(2_400); // second in line: twice
+    expect(verdictFor(peers.standing('h', view, 250), 1_200, 1_200, 2_500)).toBe('wait'); // 850 ms silent: still heard from
+    for (let i = 1; i <= 40; i++) peers.note(word(1_100 + i), 1_650 + 20 * i); // back to prompt words
+    expect(peers.standing('h', view, 250)?.freshMs).toBe(250);
+    peers.note(word(5_000), 2_500); // ahead of its fires: silence until then is owed nothing
+    peers.note(word(5_001), 4_500);
+    expect(peers.standing('h', view, 250)?.freshMs).toBe(250);
+  });
 });

@@ -25,6 +25,11 @@ export type { SchedulerOptions } from './scheduler-options.js';
 
 /** Fires dispatched per turn of the event loop when many are due at once. */
 const DISPATCH_SLICE = 200;
+/** At start, how long at most to wait for the other replicas to see this one, in ms (and how often to look). */
+const MAX_JOIN_WAIT_MS = 1_000;
+const JOIN_CHECK_MS = 10;
+/** The reason the timer is woken early: any value will do, and a constant costs nothing. */
+const TIMER_WOKEN = 'woken';
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -44,6 +49,7 @@ export class DistributedScheduler {
   private readonly maxSleepMs: number;
   private readonly shutdownGraceMs: number;
   private readonly storeTimeoutMs: number;
+  private readonly pollIntervalMs: number;
   private readonly hub: ListenerHub;
   private readonly knowledge: ReplicaKnowledge;
   private readonly runner: FireRunner;
@@ -78,6 +84,7 @@ export class DistributedScheduler {
     this.maxSleepMs = resolved.maxSleepMs;
     this.shutdownGraceMs = resolved.shutdownGraceMs;
     this.storeTimeoutMs = resolved.storeTimeoutMs;
+    this.pollIntervalMs = resolved.pollIntervalMs;
     // Every sleeping claim and run listens on these; dozens at once are expected, not a leak.
     setMaxListeners(0, this.stopping.signal, this.shutdown.signal);
     this.hub = new ListenerHub(this.logger);
@@ -110,6 +117,7 @@ export class DistributedScheduler {
       sleep: this.sleep,
       stopping: this.stopping.signal,
       track: (work) => this.track(work),
+      wakeTimer: () => this.wakeTimer(),
     });
     this.beats = new HeartbeatLoop({
       store,
@@ -118,7 +126,7 @@ export class DistributedScheduler {
       logger: this.logger,
       knowledge: this.knowledge,
       instance: this.instance,
-      pollIntervalMs: resolved.pollIntervalMs,
+      pollIntervalMs: this.pollIntervalMs,
       storeTimeoutMs: this.storeTimeoutMs,
       stopping: this.stopping.signal,
       settling: () => this.runner.settling(),
@@ -176,14 +184,23 @@ export class DistributedScheduler {
     this.store.setRecoverySource(() => this.knowledge.snapshot(this.store.now()));
     await this.store.open();
     this.unsubscribe = this.store.onEvent((event) => {
-      if (event.type === 'progress') this.safetyNet.heard(event.progress, this.store.now());
-      else this.beats.pollSoon();
+      if (event.type !== 'progress') this.beats.pollSoon();
+      else if (this.safetyNet.heard(event.progress, this.store.now())) this.dispatcher.homeWordChanged();
     });
     await this.retryUntilStopped('publish', () => this.definitionSync.publish());
     if (this.stopping.signal.aborted) return;
+    // The first fires wait for the first beat: knowing the live replicas, this one claims only the
+    // fires it is the home of. Before that it would claim every fire, and a whole cluster starting
+    // together would claim each fire once per replica.
+    this.beats.start();
+    await this.beats.firstBeat;
+    // Joining a running cluster, the first fires also wait (briefly) for the others to see this
+    // replica: until then they claim its tasks as theirs, and it would claim theirs as a stranger.
+    const joinBy = this.store.now() + Math.min(MAX_JOIN_WAIT_MS, this.pollIntervalMs);
+    while (!this.safetyNet.agreed && this.store.now() < joinBy && !this.stopping.signal.aborted) await this.sleep(JOIN_CHECK_MS, this.stopping.signal);
+    if (this.stopping.signal.aborted) return;
     this.phase = 'running';
     this.loops = [this.timerLoop()];
-    this.beats.start();
     this.hub.emit('onStartup');
     this.logger.info('scheduler started', { replica: this.replicaId, store: this.store.description, tasks: this.scheduled.size });
   }
@@ -281,8 +298,9 @@ export class DistributedScheduler {
 
   private scheduleChanged(): void {
     this.safetyNet.tasksChanged(digestOf([...this.scheduled.values()].map((t) => t.published.digest).sort()));
+    this.dispatcher.tasksChanged();
     this.safetyNet.queued(this.queue.peekTime());
-    this.wake.abort();
+    this.wakeTimer();
   }
 
   private async timerLoop(): Promise<void> {
@@ -304,7 +322,12 @@ export class DistributedScheduler {
   private membersAre(instances: string[]): void {
     if (!this.home.update(instances)) return;
     this.dispatcher.membersChanged();
-    this.wake.abort();
+    this.wakeTimer();
+  }
+
+  /** With a reason given: abort() without one builds a DOMException, and unparked tasks wake the timer often. */
+  private wakeTimer(): void {
+    if (!this.wake.signal.aborted) this.wake.abort(TIMER_WOKEN);
   }
 
   private track(work: Promise<unknown>): void {
@@ -331,7 +354,7 @@ export class DistributedScheduler {
     const wasRunning = this.phase === 'running';
     this.phase = 'stopping';
     this.stopping.abort();
-    this.wake.abort();
+    this.wakeTimer();
     this.beats.pollSoon();
     const self = currentRun.getStore();
     await Promise.all(this.loops);
@@ -364,7 +387,7 @@ export class DistributedScheduler {
     this.safetyNet.close();
     await this.beats.end();
     // Leaving lets the other replicas claim this one's tasks at once instead of after its beats lapse.
-    if (wasRunning) await withTimeout('leave', this.storeTimeoutMs, () => this.store.leave(this.instance)).catch(() => {});
+    if (this.beats.started) await withTimeout('leave', this.storeTimeoutMs, () => this.store.leave(this.instance)).catch(() => {});
     try {
       await this.store.close();
     } catch (error) {

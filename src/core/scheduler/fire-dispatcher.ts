@@ -28,6 +28,8 @@ export interface FireDispatcherDeps {
   stopping: AbortSignal;
   /** Keeps the work of a fire until it settles (stop waits for it). */
   track(work: Promise<unknown>): void;
+  /** The queue got an entry the timer may be sleeping past. */
+  wakeTimer(): void;
 }
 
 /**
@@ -46,6 +48,7 @@ export class FireDispatcher {
       sleep: deps.sleep,
       stopping: deps.stopping,
       claim: (task, fireMs, catchUp) => this.claim(task, fireMs, { catchUp }),
+      unpark: (task, afterMs) => this.unpark(task, afterMs),
     });
   }
 
@@ -57,19 +60,33 @@ export class FireDispatcher {
   dispatchDue(now: number, max: number): boolean {
     const due = this.deps.queue.popDue(now, max);
     for (const fire of due) this.dispatch(fire.task, fire.atMs, fire.wakeMs, now);
-    if (due.length === max) return true;
-    this.deps.safetyNet.dispatched(now);
-    return false;
+    // A home fire is woken when it is due: every one due before the next wake has been dispatched,
+    // also in the middle of a burst that takes many slices. Between two bursts, saying so lets the
+    // others' parked tasks stay parked.
+    const nextWakeMs = this.deps.queue.peekTime();
+    this.deps.safetyNet.dispatched(nextWakeMs === undefined ? now : nextWakeMs - 1);
+    return due.length === max;
+  }
+
+  /** A home's view or tasks changed: parked tasks may need their timers back now. */
+  homeWordChanged(): void {
+    this.watch.nudge();
+  }
+
+  /** The scheduled tasks changed: every parked task gets its timer back (the homes' word no longer holds). */
+  tasksChanged(): void {
+    this.watch.unparkAll();
   }
 
   /** The live replicas changed: the fires already queued move to their new turn. */
   membersChanged(): void {
     const { queue, scheduled, safetyNet, store } = this.deps;
+    this.watch.unparkAll(); // before the homes' new places in line are read from the queue
     queue.restagger((name, atMs) => {
       const task = scheduled.get(name);
       return task ? atMs + this.staggerOf(task, atMs) : atMs;
     });
-    safetyNet.viewChanged(store.now());
+    safetyNet.viewChanged(queue.poppedThrough);
     safetyNet.queued(queue.peekTime());
     this.watch.regroup();
   }
@@ -86,16 +103,18 @@ export class FireDispatcher {
     const cluster = definition.scope !== 'pod';
     const oldestMs = cluster ? now - definition.deadlineMs - GIVE_UP_MARGIN_MS : Number.POSITIVE_INFINITY;
     const { fires, nextMs } = dueFires(task.trigger, dueMs, now - (wakeMs - dueMs), oldestMs, MAX_CATCH_UP_FIRES);
-    if (nextMs !== undefined) this.deps.queue.set(name, nextMs, nextMs + this.staggerOf(task, nextMs));
     if (!cluster) {
+      if (nextMs !== undefined) this.deps.queue.set(name, nextMs);
       for (const fireMs of fires) this.track(name, this.runPodFire(task, fireMs));
       return;
     }
     const latest = fires.length - 1;
     if (this.deps.home.rankOf(name) !== 0) {
       fires.forEach((fireMs, i) => this.watch.add(task, fireMs, turnOf(task, fireMs), i < latest));
+      if (nextMs !== undefined && !this.watch.park(task, nextMs)) this.deps.queue.set(name, nextMs, nextMs + this.staggerOf(task, nextMs));
       return;
     }
+    if (nextMs !== undefined) this.deps.queue.set(name, nextMs);
     // The home claims and announces. Fires left out (given up by every replica, or beyond the
     // catch-up limit) are decided only with the first claim, which counts them missed; until then
     // the home must not announce them decided.
@@ -105,6 +124,16 @@ export class FireDispatcher {
       const settled = this.deps.safetyNet.homeFire(i === 0 ? (droppedFromMs ?? fireMs) : fireMs, fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS);
       this.claim(task, fireMs, settled ? { catchUp: i < latest, settled } : { catchUp: i < latest });
     });
+  }
+
+  /** A parked task's timer, back from its first fire after `afterMs` (a fire already due is dispatched at once). */
+  private unpark(task: ScheduledTask, afterMs: number): void {
+    const name = task.published.definition.name;
+    if (this.deps.scheduled.get(name) !== task || this.deps.queue.has(name)) return; // replaced or removed meanwhile
+    const nextMs = task.trigger.next(afterMs);
+    if (nextMs === undefined) return;
+    this.deps.queue.set(name, nextMs, nextMs + this.staggerOf(task, nextMs));
+    this.deps.wakeTimer();
   }
 
   private claim(task: ScheduledTask, fireMs: number, how: ClaimHow): void {

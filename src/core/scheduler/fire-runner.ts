@@ -49,6 +49,7 @@ export interface ClaimHow {
 interface RunHandle {
   task: string;
   identity: object;
+  /** Settles once the run is over and recorded in the store. */
   done: Promise<unknown>;
 }
 
@@ -68,6 +69,8 @@ export class FireRunner {
   private readonly runningByTask = new Map<string, number>();
   /** The claim phase of each task's latest fire: the next fire's claim waits for it. */
   private readonly claimChains = new Map<string, Promise<void>>();
+  /** Per task, the run whose handler has returned and whose record (releasing its lease) is on its way. */
+  private readonly recording = new Map<string, Promise<unknown>>();
 
   private readonly leases: LeaseKeeper;
   /** Completions whose write failed and is being retried: until they land, our leases prove nothing. */
@@ -112,6 +115,10 @@ export class FireRunner {
     const outcome = { decided: false };
     try {
       if (previous) await previous;
+      // A run of this task that has just ended still holds its lease until its record lands, and
+      // Redis would answer 'busy': a claim that waits for the record is decided at the first ask.
+      const recording = this.recording.get(name);
+      if (recording) await recording;
       // Catching up, the claim of an older fire may have learned that later ones were decided too.
       if ((this.deps.knowledge.decidedThrough(name) ?? -1) >= fireMs) {
         outcome.decided = true;
@@ -262,6 +269,7 @@ export class FireRunner {
         shutdown: this.deps.shutdown,
         runIdentity: this.deps.tasksMayStop ? identity : undefined,
       });
+      this.recording.set(definition.name, handle.done);
       const costMs = Math.max(0, store.now() - startedMs);
       const record: RunRecord = {
         task: definition.name,
@@ -300,6 +308,7 @@ export class FireRunner {
         knowledge.noteReleased(definition.name, leaseToken, startedMs, store.now());
       }
       this.running.delete(handle);
+      if (this.recording.get(definition.name) === handle.done) this.recording.delete(definition.name);
       this.runningByTask.set(definition.name, this.runningCount(definition.name) - 1);
       finish();
     }

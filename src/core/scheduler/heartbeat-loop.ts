@@ -37,11 +37,19 @@ export class HeartbeatLoop {
   private pauseSeq = -1;
   /** When this instance first registered, in store time, once the store has said. */
   private registeredSinceMs: number | undefined;
+  private beaten!: () => void;
+  /** Settles once the first beat has been answered or has failed. */
+  readonly firstBeat = new Promise<void>((resolve) => (this.beaten = resolve));
 
   constructor(private readonly deps: HeartbeatLoopDeps) {}
 
   start(): void {
     this.loop ??= this.run();
+  }
+
+  /** Whether it has begun beating (this instance may be registered as alive). */
+  get started(): boolean {
+    return this.loop !== undefined;
   }
 
   /** Beat now rather than at the next interval: something suggests the shared state moved. */
@@ -79,6 +87,7 @@ export class HeartbeatLoop {
         this.deps.hub.emit('onStoreError', 'sync', error as Error);
         this.deps.logger.debug('store heartbeat failed', { error: (error as Error).message });
       }
+      this.beaten();
       if (this.pollNow.signal.aborted && !stopping.aborted) this.pollNow = new AbortController();
       if (this.ended.signal.aborted) return;
       await this.deps.sleep(this.deps.pollIntervalMs, stopping.aborted ? this.ended.signal : this.pollNow.signal);

@@ -55,15 +55,37 @@ export class OwnProgress {
   }
 }
 
-/** What the other replicas last announced, and when it arrived (store time). */
-export class PeerProgress {
-  private readonly peers = new Map<string, { progress: Progress; receivedMs: number }>();
+/** Each announcement shrinks a home's longest recent gap between two owed announcements this much. */
+const GAP_DECAY = 0.9;
+/**
+ * A loaded home is given this many times its recent longest gap between owed announcements before
+ * its silence counts: under load every word comes late, and claiming then only adds to the load.
+ */
+const LOADED_SILENCE_FACTOR = 2;
+/** However loaded, a home silent this long (times the place in line) is taken for gone. */
+const MAX_LOADED_SILENCE_MS = 3_000;
 
-  note(progress: Progress, receivedMs: number): void {
+/**
+ * What the other replicas last announced, when it arrived (store time), and how long they have
+ * recently gone between two announcements while they were behind (their load).
+ */
+export class PeerProgress {
+  private readonly peers = new Map<string, { progress: Progress; receivedMs: number; busyGapMs: number }>();
+
+  /** True when the peer is new, or its view or tasks changed (what its word can be trusted for). */
+  note(progress: Progress, receivedMs: number): boolean {
     const known = this.peers.get(progress.instance);
     const same = known && known.progress.viewDigest === progress.viewDigest && known.progress.tasksDigest === progress.tasksDigest;
-    if (same && known.progress.throughMs > progress.throughMs) return;
-    this.peers.set(progress.instance, { progress, receivedMs });
+    if (same && known.progress.throughMs > progress.throughMs) return false;
+    let busyGapMs = 0;
+    if (known) {
+      // While behind, a home owes the next word within its keep-alive; how much longer it takes is
+      // how loaded it (or this replica, or Redis) is.
+      const owed = known.progress.throughMs < known.receivedMs;
+      busyGapMs = owed ? Math.max(receivedMs - known.receivedMs, known.busyGapMs * GAP_DECAY) : known.busyGapMs * GAP_DECAY;
+    }
+    this.peers.set(progress.instance, { progress, receivedMs, busyGapMs });
+    return !same || known.progress.viewSinceMs !== progress.viewSinceMs;
   }
 
   instances(): string[] {
@@ -79,19 +101,20 @@ export class PeerProgress {
    * its eyes too) and the same scheduled tasks (so it schedules the task). Undefined when its word
    * cannot be trusted.
    */
-  standing(home: string, view: { digest: string; tasksDigest: string }, freshMs: number): HomeStanding | undefined {
+  standing(home: string, view: { digest: string; tasksDigest: string }, freshMs: number, rank = 1): HomeStanding | undefined {
     const known = this.peers.get(home);
     if (!known) return undefined;
     const { progress } = known;
     if (progress.viewDigest !== view.digest || progress.tasksDigest !== view.tasksDigest) return undefined;
-    return { throughMs: progress.throughMs, viewSinceMs: progress.viewSinceMs, heardMs: known.receivedMs, freshMs };
+    const loadedMs = Math.min(MAX_LOADED_SILENCE_MS, LOADED_SILENCE_FACTOR * known.busyGapMs) * rank;
+    return { throughMs: progress.throughMs, viewSinceMs: progress.viewSinceMs, heardMs: known.receivedMs, freshMs: Math.max(freshMs, loadedMs) };
   }
 }
 
 export interface HomeStanding {
   /** Every fire of its due at or before this is decided. */
   throughMs: number;
-  /** Since when it has had this view: fires due earlier may not have been its own. */
+  /** It dispatched the fires due from this on under this view: earlier ones may not have been its own. */
   viewSinceMs: number;
   /** When it was last heard from. */
   heardMs: number;

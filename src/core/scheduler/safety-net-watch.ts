@@ -1,35 +1,26 @@
-import type { Sleep } from '../time.js';
+import { whenAborted, type Sleep } from '../time.js';
 import type { ScheduledTask } from './fire-runner.js';
 import type { HomeReplicas } from './home-replica.js';
-import { verdictFor, type HomeStanding, type SafetyNetVerdict } from './home-progress.js';
+import { verdictFor } from './home-progress.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { SafetyNet } from './safety-net.js';
+import { WatchLine, type LineSweeper, type Watched } from './watch-line.js';
 
 /** While a home's announcement is due, the waiting fires are looked at again this often. */
 const RECHECK_MS = 20;
+/**
+ * With only parked tasks, the sweep sleeps until one of them may need its timer back, but at most
+ * this long. (Sweeping every RECHECK_MS regardless cost each replica more CPU than it saved: waking
+ * a process 50 times a second is not free on a loaded machine.)
+ */
+const MAX_PARKED_SLEEP_MS = 1_000;
 /**
  * A home that is heard from is waited for up to this share of the fire's deadline: it is alive and
  * reaches Redis, so it will decide the fire. Claiming sooner would only add load to a cluster
  * that is slow because it is loaded (and a slow home's announcement lags behind all its fires).
  */
 const PATIENCE = 0.5;
-
-interface Watched {
-  task: ScheduledTask;
-  fireMs: number;
-  /** When the fire is due with its jitter: the home claims it then, and nobody claims it before. */
-  turnMs: number;
-  /** Until when to wait for the home's word while the home is heard from. */
-  claimByMs: number;
-  catchUp: boolean;
-}
-
-/** The waiting fires of one home that this replica is the same place in line for, in arrival order. */
-interface Line {
-  home: string;
-  rank: number;
-  fires: Watched[];
-}
+const NUDGED = 'nudged';
 
 export interface SafetyNetWatchDeps {
   safetyNet: SafetyNet;
@@ -40,6 +31,8 @@ export interface SafetyNetWatchDeps {
   stopping: AbortSignal;
   /** The home did not decide the fire in time: claim it (in order with the task's other claims). */
   claim(task: ScheduledTask, fireMs: number, catchUp: boolean): void;
+  /** A parked task gets its timer back, from its first fire after `afterMs`. */
+  unpark(task: ScheduledTask, afterMs: number): void;
 }
 
 /**
@@ -49,12 +42,28 @@ export interface SafetyNetWatchDeps {
  * one sweep every RECHECK_MS judges each home once, then claims what a quiet home left undecided.
  */
 export class SafetyNetWatch {
-  private readonly lines = new Map<string, Line>();
+  private readonly lines = new Map<string, WatchLine>();
   /** Waiting fires per task: a later fire of a task this replica claims itself releases them first. */
   private readonly waitingPerTask = new Map<string, number>();
   private sweeping = false;
+  private nudged = new AbortController();
+  /** The sweep sleeps past RECHECK_MS: a new waiting fire or parked task must wake it. */
+  private sleepingLong = false;
+  private readonly sweeper: LineSweeper = {
+    known: (watched) => this.known(watched),
+    claim: (watched) => this.deps.claim(watched.task, watched.fireMs, watched.catchUp),
+    left: (watched) => this.forget(watched.name),
+    unpark: (task, afterMs) => this.deps.unpark(task, afterMs),
+  };
 
-  constructor(private readonly deps: SafetyNetWatchDeps) {}
+  constructor(private readonly deps: SafetyNetWatchDeps) {
+    whenAborted(deps.stopping, () => this.nudge());
+  }
+
+  /** A home's word may have stopped holding (its view or tasks changed): sweep now. */
+  nudge(): void {
+    if (!this.nudged.signal.aborted) this.nudged.abort(NUDGED);
+  }
 
   /** A fire whose home is another replica came due (its turn to act as the safety net, or earlier). */
   add(task: ScheduledTask, fireMs: number, turnMs: number, catchUp: boolean): void {
@@ -62,12 +71,36 @@ export class SafetyNetWatch {
     const home = this.deps.home.homeOf(name);
     const rank = this.deps.home.rankOf(name);
     if (home === undefined) return this.deps.claim(task, fireMs, catchUp);
-    const watched: Watched = { task, fireMs, turnMs, claimByMs: turnMs + deadlineMs * PATIENCE, catchUp };
+    const watched: Watched = { task, name, fireMs, turnMs, claimByMs: turnMs + deadlineMs * PATIENCE, catchUp };
     // Only a decided fire is settled here: whether the home has gone quiet is judged by the sweep,
     // once this replica has read what arrived while it was busy dispatching.
-    if (!this.waitingPerTask.has(name) && this.verdict(watched, this.deps.safetyNet.standingOf(home, rank), this.deps.now()) === 'covered') return;
+    if (!this.waitingPerTask.has(name) && this.isCovered(watched, home, rank, this.deps.now())) return;
     this.enqueue(home, rank, watched);
     this.startSweeping();
+    if (this.sleepingLong) this.nudge();
+  }
+
+  /**
+   * The task's next fire is due at `fromMs`, and this replica is not its home: true when it needs no
+   * timer, because the home's word covers its fires until the sweep says otherwise.
+   */
+  park(task: ScheduledTask, fromMs: number): boolean {
+    const { name, deadlineMs } = task.published.definition;
+    const home = this.deps.home.homeOf(name);
+    if (home === undefined) return false;
+    const rank = this.deps.home.rankOf(name);
+    const line = this.lineOf(home, rank);
+    const parked = line.park(task, fromMs, deadlineMs * PATIENCE, this.deps.safetyNet.standingOf(home, rank), this.deps.now());
+    if (parked) this.startSweeping();
+    if (parked && this.sleepingLong) this.nudge();
+    else if (line.empty) this.lines.delete(`${rank}:${home}`);
+    return parked;
+  }
+
+  /** Every parked task gets its timer back (the replicas or the tasks changed). */
+  unparkAll(): void {
+    for (const line of this.lines.values()) line.unparkAll(this.sweeper);
+    for (const [key, line] of this.lines) if (line.empty) this.lines.delete(key);
   }
 
   /**
@@ -79,42 +112,43 @@ export class SafetyNetWatch {
     this.waitingPerTask.delete(task);
     const now = this.deps.now();
     for (const [key, line] of this.lines) {
-      const standing = this.deps.safetyNet.standingOf(line.home, line.rank);
-      const kept = line.fires.filter((watched) => {
-        if (watched.task.published.definition.name !== task) return true;
-        if (this.verdict(watched, standing, now) !== 'covered') this.deps.claim(watched.task, watched.fireMs, watched.catchUp);
-        return false;
-      });
-      if (kept.length === 0) this.lines.delete(key);
-      else line.fires = kept;
+      for (const watched of line.take(task)) {
+        if (!this.isCovered(watched, line.home, line.rank, now)) this.deps.claim(watched.task, watched.fireMs, watched.catchUp);
+      }
+      if (line.empty) this.lines.delete(key);
     }
   }
 
   /** The live replicas changed: the waiting fires move to their new homes and places in line. */
   regroup(): void {
-    const all = [...this.lines.values()].flatMap((line) => line.fires);
+    const all = [...this.lines.values()].flatMap((line) => line.take());
     this.lines.clear();
     this.waitingPerTask.clear();
     for (const watched of all.sort((a, b) => a.fireMs - b.fireMs)) {
-      const name = watched.task.published.definition.name;
-      const home = this.deps.home.homeOf(name);
+      const home = this.deps.home.homeOf(watched.name);
       if (home === undefined) this.deps.claim(watched.task, watched.fireMs, watched.catchUp);
-      else this.enqueue(home, this.deps.home.rankOf(name), watched);
+      else this.enqueue(home, this.deps.home.rankOf(watched.name), watched);
     }
   }
 
-  private enqueue(home: string, rank: number, watched: Watched): void {
+  private lineOf(home: string, rank: number): WatchLine {
     const key = `${rank}:${home}`;
-    const line = this.lines.get(key);
-    if (line) line.fires.push(watched);
-    else this.lines.set(key, { home, rank, fires: [watched] });
-    const name = watched.task.published.definition.name;
-    this.waitingPerTask.set(name, (this.waitingPerTask.get(name) ?? 0) + 1);
+    let line = this.lines.get(key);
+    if (!line) this.lines.set(key, (line = new WatchLine(home, rank)));
+    return line;
   }
 
-  private verdict(watched: Watched, standing: HomeStanding | undefined, now: number): SafetyNetVerdict {
-    if ((this.deps.knowledge.decidedThrough(watched.task.published.definition.name) ?? -1) >= watched.fireMs) return 'covered';
-    return verdictFor(standing, watched.fireMs, watched.turnMs, now);
+  private enqueue(home: string, rank: number, watched: Watched): void {
+    this.lineOf(home, rank).add(watched);
+    this.waitingPerTask.set(watched.name, (this.waitingPerTask.get(watched.name) ?? 0) + 1);
+  }
+
+  private known(watched: Watched): boolean {
+    return (this.deps.knowledge.decidedThrough(watched.name) ?? -1) >= watched.fireMs;
+  }
+
+  private isCovered(watched: Watched, home: string, rank: number, now: number): boolean {
+    return this.known(watched) || verdictFor(this.deps.safetyNet.standingOf(home, rank), watched.fireMs, watched.turnMs, now) === 'covered';
   }
 
   private startSweeping(): void {
@@ -124,8 +158,12 @@ export class SafetyNetWatch {
   }
 
   private async sweepLoop(): Promise<void> {
+    let waitMs = RECHECK_MS;
     while (this.lines.size > 0) {
-      await this.deps.sleep(RECHECK_MS, this.deps.stopping);
+      if (this.nudged.signal.aborted) this.nudged = new AbortController();
+      this.sleepingLong = waitMs > RECHECK_MS;
+      await this.deps.sleep(waitMs, this.nudged.signal);
+      this.sleepingLong = false;
       // Timers run before I/O is read: after a busy spell, the homes' announcements may be waiting
       // unread, and judging now would take every home for quiet.
       await new Promise((resolve) => setImmediate(resolve));
@@ -134,39 +172,20 @@ export class SafetyNetWatch {
         this.waitingPerTask.clear();
         return;
       }
-      this.sweep(this.deps.now());
+      const now = this.deps.now();
+      let nextMs = now + MAX_PARKED_SLEEP_MS;
+      // Per line, the home's standing is read once.
+      for (const [key, line] of this.lines) {
+        const standing = this.deps.safetyNet.standingOf(line.home, line.rank);
+        line.sweep(standing, now, this.sweeper);
+        if (line.empty) this.lines.delete(key);
+        else nextMs = Math.min(nextMs, line.size > 0 ? now : (line.parkedCheckMs(standing, now) ?? now));
+      }
+      waitMs = Math.max(RECHECK_MS, nextMs - now);
     }
   }
 
-  /**
-   * Per line, the home's standing is read once; decided fires leave, undecided ones are claimed once
-   * due and the home is quiet or too slow. Fires of tasks with different deadlines share a line, so
-   * one that waits does not hold back the others, except later fires of its own task.
-   */
-  private sweep(now: number): void {
-    for (const [key, line] of this.lines) {
-      const standing = this.deps.safetyNet.standingOf(line.home, line.rank);
-      let held: Set<string> | undefined;
-      const kept = line.fires.filter((watched) => {
-        const verdict = this.verdict(watched, standing, now);
-        if (verdict !== 'covered') {
-          const name = watched.task.published.definition.name;
-          if (held?.has(name) || now < watched.turnMs || (verdict === 'wait' && now < watched.claimByMs)) {
-            (held ??= new Set()).add(name);
-            return true;
-          }
-          this.deps.claim(watched.task, watched.fireMs, watched.catchUp);
-        }
-        this.forget(watched);
-        return false;
-      });
-      if (kept.length === 0) this.lines.delete(key);
-      else line.fires = kept;
-    }
-  }
-
-  private forget(watched: Watched): void {
-    const name = watched.task.published.definition.name;
+  private forget(name: string): void {
     const left = (this.waitingPerTask.get(name) ?? 1) - 1;
     if (left > 0) this.waitingPerTask.set(name, left);
     else this.waitingPerTask.delete(name);

@@ -41,24 +41,34 @@ export class SafetyNet {
     private readonly sleep: Sleep,
   ) {}
 
-  /** The live instances changed: a new view, from now on. */
-  viewChanged(nowMs: number): void {
+  /**
+   * The live instances changed: a new view, for the fires due after `dispatchedThroughMs` (the ones
+   * not yet dispatched: this replica claims them as home if the new view makes it their home).
+   */
+  viewChanged(dispatchedThroughMs: number): void {
     const live = this.home.live;
-    this.view = { ...this.view, digest: this.home.viewDigest, sinceMs: nowMs };
+    this.view = { ...this.view, digest: this.home.viewDigest, sinceMs: dispatchedThroughMs + 1 };
     for (const instance of this.peers.instances()) if (!live.includes(instance)) this.peers.forget(instance);
+    this.scheduleAnnounce(); // the others trust this replica's word again only once they hear it under the new view
   }
 
   /** The tasks this replica schedules changed (names and definitions, digested). */
   tasksChanged(tasksDigest: string): void {
     this.view = { ...this.view, tasksDigest };
+    this.scheduleAnnounce();
   }
 
-  heard(progress: Progress, nowMs: number): void {
-    if (progress.instance !== this.instance) this.peers.note(progress, nowMs);
+  /** True when what the peer's word can be trusted for may have changed. */
+  heard(progress: Progress, nowMs: number): boolean {
+    return progress.instance !== this.instance && this.peers.note(progress, nowMs);
   }
 
-  dispatched(nowMs: number): void {
-    this.own.dispatched(nowMs);
+  /** Every home fire due at or before `throughMs` has been dispatched. */
+  dispatched(throughMs: number): void {
+    this.own.dispatched(throughMs);
+    // The last dispatch of a burst may come after its claims have settled (non-home fires wake
+    // later): the others park their timers only once told that nothing is due until the next burst.
+    if (throughMs > this.announcedMs) this.scheduleAnnounce();
   }
 
   queued(atMs: number | undefined): void {
@@ -88,7 +98,12 @@ export class SafetyNet {
    */
   standingOf(home: string, rank: number): HomeStanding | undefined {
     if (home === this.instance) return undefined;
-    return this.peers.standing(home, this.view, FRESH_MS * Math.max(1, rank));
+    return this.peers.standing(home, this.view, FRESH_MS * Math.max(1, rank), Math.max(1, rank));
+  }
+
+  /** Whether every other live replica has announced under this replica's view and tasks (so they agree on every task's home). */
+  get agreed(): boolean {
+    return this.home.live.every((member) => member === this.instance || this.peers.standing(member, this.view, 0) !== undefined);
   }
 
   close(): void {

@@ -165,7 +165,8 @@ export interface RecoverySnapshot {
 /**
  * A replica's announcement: every fire it dispatched as the home of its tasks, due at or before
  * `throughMs` (store time), is decided. Valid only for a replica with the same view of the live
- * replicas (`viewDigest`, held since `viewSinceMs`) and the same scheduled tasks (`tasksDigest`).
+ * replicas (`viewDigest`; it dispatched every fire due from `viewSinceMs` on under that view) and the
+ * same scheduled tasks (`tasksDigest`).
  */
 export interface Progress {
   instance: string;
@@ -175,7 +176,8 @@ export interface Progress {
   tasksDigest: string;
 }
 
-export type StoreEvent = { type: 'definitions'; generation: number } | { type: 'pause' } | { type: 'progress'; progress: Progress };
+/** `members`: a replica joined or left (the others should beat now to see it). */
+export type StoreEvent = { type: 'definitions'; generation: number } | { type: 'pause' } | { type: 'members' } | { type: 'progress'; progress: Progress };
 
 export interface TaskStore {
   readonly description: string;

@@ -181,6 +181,7 @@ export class RedisTaskStore implements TaskStore {
         Math.max(1, Math.round(beat?.deadAfterMs ?? 5_000)),
         msOrBlank(beat?.sinceMs),
         beat?.settling ? '1' : '0',
+        k.channel,
       ],
     ))) as string[];
     const received = this.clock.now();
@@ -199,7 +200,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async leave(instance: string): Promise<void> {
-    await this.redis.hdel(this.keys.members, instance);
+    await this.redis.pipeline().hdel(this.keys.members, instance).publish(this.keys.channel, 'members').exec();
   }
 
   async publish(request: PublishRequest): Promise<PublishResult> {
@@ -310,6 +311,7 @@ export class RedisTaskStore implements TaskStore {
   private onMessage(message: string): void {
     let event: StoreEvent;
     if (message === 'pause') event = { type: 'pause' };
+    else if (message === 'members') event = { type: 'members' };
     else if (message.startsWith('p ')) {
       const [, throughMs = '', viewDigest = '', viewSinceMs = '', tasksDigest = '', ...instance] = message.split(' ');
       event = { type: 'progress', progress: { instance: instance.join(' '), throughMs: Number(throughMs), viewDigest, viewSinceMs: Number(viewSinceMs), tasksDigest } };

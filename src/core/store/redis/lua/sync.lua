@@ -8,6 +8,8 @@
 -- ARGV[3] ms without a heartbeat (of Redis service time) after which the instance counts as dead
 -- ARGV[4] since-ms the instance was told at an earlier beat ('' on its first: taken from the entry, or now)
 -- ARGV[5] '1' while the instance has run completions not yet written (its leases prove nothing)
+-- ARGV[6] pub/sub channel: told 'members' when the instance was not registered (the others beat at
+--   once rather than at their next interval, so that they agree on who is alive within a round trip)
 -- Returns {epoch or '', generation, pause seq, TIME seconds, TIME microseconds, then per live
 -- instance: instance, since-ms}
 -- A replica is judged by how long Redis served heartbeats without it: time in which no replica at
@@ -20,10 +22,12 @@ local down = tonumber(redis.call('HGET', KEYS[5], 'down') or '0')
 if ARGV[1] ~= '' then
   if tick > 0 and now - tick > 2 * interval then down = down + (now - tick - 2 * interval) end
   redis.call('HSET', KEYS[5], 'tick', string.format('%.0f', now), 'down', string.format('%.0f', down), 'gap', 2 * interval)
+  local entry = redis.call('HGET', KEYS[4], ARGV[1])
   local since = tonumber(ARGV[4])
   if not since or since > now then
-    since = tonumber(string.match(redis.call('HGET', KEYS[4], ARGV[1]) or '', '^%d+:%d+:%d+:%d+:(%d+)') or now)
+    since = tonumber(string.match(entry or '', '^%d+:%d+:%d+:%d+:(%d+)') or now)
   end
+  if not entry and ARGV[6] then redis.call('PUBLISH', ARGV[6], 'members') end
   redis.call('HSET', KEYS[4], ARGV[1],
     string.format('%.0f:%.0f:%d:%d:%.0f:%s', now, down, interval, tonumber(ARGV[3]), since, ARGV[5] == '1' and '1' or '0'))
 end
