@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { OwnProgress, PeerProgress, verdictFor } from '../../src/core/scheduler/home-progress.js';
+import { HomeReplicas } from '../../src/core/scheduler/home-replica.js';
+import { SafetyNet } from '../../src/core/scheduler/safety-net.js';
+import type { TaskStore } from '../../src/core/store/task-store.js';
+import { systemSleep } from '../../src/core/time.js';
 
 function judge(peers: PeerProgress, home: string, fireMs: number, view: { digest: string; tasksDigest: string }, nowMs: number, freshMs: number) {
   return verdictFor(peers.standing(home, view, freshMs), fireMs, fireMs, nowMs);
@@ -36,19 +40,27 @@ describe("a home replica's progress (what lets the others skip their safety-net 
     expect(judge(peers, 'other', 1_000, view, 2_050, 100)).toBe('claim');
   });
 
-  it('gives a home that has been slow to announce while behind proportionally longer before its silence counts', () => {
+  it('gives a home longer before its silence counts only while this replica is itself running late (loaded)', () => {
+    const store = { now: () => 0, announceProgress: async () => {} } as unknown as TaskStore;
+    const net = new SafetyNet(store, new HomeReplicas('me'), 'me', systemSleep);
+    net.heard({ instance: 'h', throughMs: 1_000, viewDigest: '', viewSinceMs: 0, tasksDigest: '' }, 1_000);
+    expect(net.standingOf('h', 1)?.freshMs).toBe(250); // unloaded: a silent home is taken for gone after 250 ms
+    expect(net.standingOf('h', 2)?.freshMs).toBe(500); // the second in line gives it twice as long
+    expect(net.standingOf('h', 1, 100)?.freshMs).toBe(400); // event loop 100 ms late: 4 x that
+    expect(net.standingOf('h', 2, 100)?.freshMs).toBe(800);
+    expect(net.standingOf('h', 1, 10_000)?.freshMs).toBe(2_000); // however loaded, at most 2 s (times the place in line)
+  });
+
+  it('keeps the highest mark a home announced under the same view, while a lower one still counts as hearing from it', () => {
     const peers = new PeerProgress();
     const view = { digest: 'v1', tasksDigest: 't1' };
-    const word = (throughMs: number) => ({ instance: 'h', throughMs, viewDigest: 'v1', viewSinceMs: 0, tasksDigest: 't1' });
-    peers.note(word(1_000), 1_050); // behind: it owes the next word soon
-    peers.note(word(1_100), 1_650); // which came 600 ms later (loaded)
-    expect(peers.standing('h', view, 250)?.freshMs).toBe(1_200);
-    expect(peers.standing('h', view, 250, 2)?.freshMs).toBe(2_400); // second in line: twice
-    expect(verdictFor(peers.standing('h', view, 250), 1_200, 1_200, 2_500)).toBe('wait'); // 850 ms silent: still heard from
-    for (let i = 1; i <= 40; i++) peers.note(word(1_100 + i), 1_650 + 20 * i); // back to prompt words
-    expect(peers.standing('h', view, 250)?.freshMs).toBe(250);
-    peers.note(word(5_000), 2_500); // ahead of its fires: silence until then is owed nothing
-    peers.note(word(5_001), 4_500);
-    expect(peers.standing('h', view, 250)?.freshMs).toBe(250);
+    peers.note({ instance: 'h', throughMs: 2_999, viewDigest: 'v1', viewSinceMs: 0, tasksDigest: 't1' }, 2_010); // nothing due before 3000
+    peers.note({ instance: 'h', throughMs: 2_499, viewDigest: 'v1', viewSinceMs: 0, tasksDigest: 't1' }, 2_600);
+    expect(peers.standing('h', view, 250)).toMatchObject({ throughMs: 2_999, heardMs: 2_600 });
+    const own = new OwnProgress();
+    own.dispatched(2_999);
+    own.dispatched(2_499); // the next wake moved earlier for a task it is not the home of
+    expect(own.through(2_600)).toBe(2_999);
   });
 });
+

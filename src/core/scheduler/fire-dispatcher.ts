@@ -38,6 +38,8 @@ export interface FireDispatcherDeps {
  */
 export class FireDispatcher {
   private readonly watch: SafetyNetWatch;
+  /** The latest due time of any fire dispatched so far, catch-up fires included (0: none). */
+  private dispatchedFiresThroughMs = 0;
 
   constructor(private readonly deps: FireDispatcherDeps) {
     this.watch = new SafetyNetWatch({
@@ -63,8 +65,9 @@ export class FireDispatcher {
     // A home fire is woken when it is due: every one due before the next wake has been dispatched,
     // also in the middle of a burst that takes many slices. Between two bursts, saying so lets the
     // others' parked tasks stay parked.
+    // With nothing queued, no home fire is due until something is queued (which says so: queued()).
     const nextWakeMs = this.deps.queue.peekTime();
-    this.deps.safetyNet.dispatched(nextWakeMs === undefined ? now : nextWakeMs - 1);
+    this.deps.safetyNet.dispatched(nextWakeMs === undefined ? Number.MAX_SAFE_INTEGER : nextWakeMs - 1);
     return due.length === max;
   }
 
@@ -86,7 +89,7 @@ export class FireDispatcher {
       const task = scheduled.get(name);
       return task ? atMs + this.staggerOf(task, atMs) : atMs;
     });
-    safetyNet.viewChanged(queue.poppedThrough);
+    safetyNet.viewChanged(this.dispatchedFiresThroughMs);
     safetyNet.queued(queue.peekTime());
     this.watch.regroup();
   }
@@ -103,6 +106,7 @@ export class FireDispatcher {
     const cluster = definition.scope !== 'pod';
     const oldestMs = cluster ? now - definition.deadlineMs - GIVE_UP_MARGIN_MS : Number.POSITIVE_INFINITY;
     const { fires, nextMs } = dueFires(task.trigger, dueMs, now - (wakeMs - dueMs), oldestMs, MAX_CATCH_UP_FIRES);
+    this.dispatchedFiresThroughMs = Math.max(this.dispatchedFiresThroughMs, dueMs, fires[fires.length - 1] ?? dueMs);
     if (!cluster) {
       if (nextMs !== undefined) this.deps.queue.set(name, nextMs);
       for (const fireMs of fires) this.track(name, this.runPodFire(task, fireMs));

@@ -15,8 +15,6 @@ export class FireQueue {
   private heap: Entry[] = [];
   private readonly current = new Map<string, number>();
   private stamps = 0;
-  /** The latest due time of any entry popped so far (0: none). */
-  private poppedThroughMs = 0;
 
   /** Schedules `task`'s fire due at `atMs` to be dispatched at `wakeMs`, replacing any earlier schedule of it. */
   set(task: string, atMs: number, wakeMs = atMs): void {
@@ -48,15 +46,9 @@ export class FireQueue {
       if (!top || top.wakeMs > nowMs) return due;
       this.pop();
       this.current.delete(top.task);
-      if (top.atMs > this.poppedThroughMs) this.poppedThroughMs = top.atMs;
       due.push({ task: top.task, atMs: top.atMs, wakeMs: top.wakeMs });
     }
     return due;
-  }
-
-  /** Every fire due after this is still to be popped: it will be dispatched under what holds from now on. */
-  get poppedThrough(): number {
-    return this.poppedThroughMs;
   }
 
   /** Recomputes when to dispatch every entry (the replicas' places in line changed). */

@@ -118,7 +118,8 @@ export class FireRunner {
       // A run of this task that has just ended still holds its lease until its record lands, and
       // Redis would answer 'busy': a claim that waits for the record is decided at the first ask.
       const recording = this.recording.get(name);
-      if (recording) await recording;
+      const giveUpAt = fireMs + task.published.definition.deadlineMs + GIVE_UP_MARGIN_MS;
+      if (recording) await Promise.race([recording, this.deps.sleep(giveUpAt - this.deps.store.now(), this.deps.stopping)]);
       // Catching up, the claim of an older fire may have learned that later ones were decided too.
       if ((this.deps.knowledge.decidedThrough(name) ?? -1) >= fireMs) {
         outcome.decided = true;
@@ -269,7 +270,7 @@ export class FireRunner {
         shutdown: this.deps.shutdown,
         runIdentity: this.deps.tasksMayStop ? identity : undefined,
       });
-      this.recording.set(definition.name, handle.done);
+      if (leaseToken) this.recording.set(definition.name, handle.done);
       const costMs = Math.max(0, store.now() - startedMs);
       const record: RunRecord = {
         task: definition.name,

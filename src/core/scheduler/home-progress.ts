@@ -37,7 +37,9 @@ export class OwnProgress {
 
   /** The timer dispatched every home fire due at or before `ms`. */
   dispatched(ms: number): void {
-    this.dispatchedThroughMs = ms;
+    // Monotone: the next wake may move earlier for non-home entries (tasks given their timer back),
+    // which says nothing new about home fires; a home entry queued early goes through queued().
+    this.dispatchedThroughMs = Math.max(this.dispatchedThroughMs, ms);
   }
 
   /** A fire due at `atMs` was queued after the timer passed it (a reload, a new place in line). */
@@ -55,36 +57,19 @@ export class OwnProgress {
   }
 }
 
-/** Each announcement shrinks a home's longest recent gap between two owed announcements this much. */
-const GAP_DECAY = 0.9;
-/**
- * A loaded home is given this many times its recent longest gap between owed announcements before
- * its silence counts: under load every word comes late, and claiming then only adds to the load.
- */
-const LOADED_SILENCE_FACTOR = 2;
-/** However loaded, a home silent this long (times the place in line) is taken for gone. */
-const MAX_LOADED_SILENCE_MS = 3_000;
-
-/**
- * What the other replicas last announced, when it arrived (store time), and how long they have
- * recently gone between two announcements while they were behind (their load).
- */
+/** What the other replicas last announced, and when it arrived (store time). */
 export class PeerProgress {
-  private readonly peers = new Map<string, { progress: Progress; receivedMs: number; busyGapMs: number }>();
+  private readonly peers = new Map<string, { progress: Progress; receivedMs: number }>();
 
   /** True when the peer is new, or its view or tasks changed (what its word can be trusted for). */
   note(progress: Progress, receivedMs: number): boolean {
     const known = this.peers.get(progress.instance);
     const same = known && known.progress.viewDigest === progress.viewDigest && known.progress.tasksDigest === progress.tasksDigest;
-    if (same && known.progress.throughMs > progress.throughMs) return false;
-    let busyGapMs = 0;
-    if (known) {
-      // While behind, a home owes the next word within its keep-alive; how much longer it takes is
-      // how loaded it (or this replica, or Redis) is.
-      const owed = known.progress.throughMs < known.receivedMs;
-      busyGapMs = owed ? Math.max(receivedMs - known.receivedMs, known.busyGapMs * GAP_DECAY) : known.busyGapMs * GAP_DECAY;
-    }
-    this.peers.set(progress.instance, { progress, receivedMs, busyGapMs });
+    // Under the same view and tasks, what was decided stays decided: a lower mark (an announcement
+    // overtaken by a later one, or a home whose next wake moved earlier) keeps the higher one, but
+    // still counts as hearing from the home.
+    if (same && known.progress.throughMs > progress.throughMs) progress = { ...progress, throughMs: known.progress.throughMs };
+    this.peers.set(progress.instance, { progress, receivedMs });
     return !same || known.progress.viewSinceMs !== progress.viewSinceMs;
   }
 
@@ -101,13 +86,12 @@ export class PeerProgress {
    * its eyes too) and the same scheduled tasks (so it schedules the task). Undefined when its word
    * cannot be trusted.
    */
-  standing(home: string, view: { digest: string; tasksDigest: string }, freshMs: number, rank = 1): HomeStanding | undefined {
+  standing(home: string, view: { digest: string; tasksDigest: string }, freshMs: number): HomeStanding | undefined {
     const known = this.peers.get(home);
     if (!known) return undefined;
     const { progress } = known;
     if (progress.viewDigest !== view.digest || progress.tasksDigest !== view.tasksDigest) return undefined;
-    const loadedMs = Math.min(MAX_LOADED_SILENCE_MS, LOADED_SILENCE_FACTOR * known.busyGapMs) * rank;
-    return { throughMs: progress.throughMs, viewSinceMs: progress.viewSinceMs, heardMs: known.receivedMs, freshMs: Math.max(freshMs, loadedMs) };
+    return { throughMs: progress.throughMs, viewSinceMs: progress.viewSinceMs, heardMs: known.receivedMs, freshMs };
   }
 }
 

@@ -21,6 +21,7 @@ const MAX_PARKED_SLEEP_MS = 1_000;
  */
 const PATIENCE = 0.5;
 const NUDGED = 'nudged';
+const LAG_HALF_LIFE_MS = 1_000;
 
 export interface SafetyNetWatchDeps {
   safetyNet: SafetyNet;
@@ -49,6 +50,9 @@ export class SafetyNetWatch {
   private nudged = new AbortController();
   /** The sweep sleeps past RECHECK_MS: a new waiting fire or parked task must wake it. */
   private sleepingLong = false;
+  /** How late the sweep has lately woken (ms): this replica's event loop is that loaded. */
+  private loopLagMs = 0;
+  private lagMeasuredAt = performance.now();
   private readonly sweeper: LineSweeper = {
     known: (watched) => this.known(watched),
     claim: (watched) => this.deps.claim(watched.task, watched.fireMs, watched.catchUp),
@@ -90,7 +94,7 @@ export class SafetyNetWatch {
     if (home === undefined) return false;
     const rank = this.deps.home.rankOf(name);
     const line = this.lineOf(home, rank);
-    const parked = line.park(task, fromMs, deadlineMs * PATIENCE, this.deps.safetyNet.standingOf(home, rank), this.deps.now());
+    const parked = line.park(task, fromMs, deadlineMs * PATIENCE, this.deps.safetyNet.standingOf(home, rank, this.loopLagMs), this.deps.now());
     if (parked) this.startSweeping();
     if (parked && this.sleepingLong) this.nudge();
     else if (line.empty) this.lines.delete(`${rank}:${home}`);
@@ -129,6 +133,7 @@ export class SafetyNetWatch {
       if (home === undefined) this.deps.claim(watched.task, watched.fireMs, watched.catchUp);
       else this.enqueue(home, this.deps.home.rankOf(watched.name), watched);
     }
+    if (this.lines.size > 0) this.startSweeping();
   }
 
   private lineOf(home: string, rank: number): WatchLine {
@@ -148,41 +153,61 @@ export class SafetyNetWatch {
   }
 
   private isCovered(watched: Watched, home: string, rank: number, now: number): boolean {
-    return this.known(watched) || verdictFor(this.deps.safetyNet.standingOf(home, rank), watched.fireMs, watched.turnMs, now) === 'covered';
+    return this.known(watched) || verdictFor(this.deps.safetyNet.standingOf(home, rank, this.loopLagMs), watched.fireMs, watched.turnMs, now) === 'covered';
   }
 
   private startSweeping(): void {
     if (this.sweeping) return;
     this.sweeping = true;
-    void this.sweepLoop().finally(() => (this.sweeping = false));
+    void this.sweepLoop();
   }
 
+  /**
+   * Runs while there are lines. It says it has ended (`sweeping`) in the same step as it sees none
+   * left: a fire added in between (an unparked task's timer fires before a `finally` would run) must
+   * start a new loop, or it would wait unswept.
+   */
   private async sweepLoop(): Promise<void> {
     let waitMs = RECHECK_MS;
-    while (this.lines.size > 0) {
+    for (;;) {
+      if (this.lines.size === 0) {
+        this.sweeping = false;
+        return;
+      }
       if (this.nudged.signal.aborted) this.nudged = new AbortController();
       this.sleepingLong = waitMs > RECHECK_MS;
+      const sleptAt = performance.now();
       await this.deps.sleep(waitMs, this.nudged.signal);
       this.sleepingLong = false;
       // Timers run before I/O is read: after a busy spell, the homes' announcements may be waiting
       // unread, and judging now would take every home for quiet.
       await new Promise((resolve) => setImmediate(resolve));
+      this.noteLag(performance.now() - sleptAt - waitMs);
       if (this.deps.stopping.aborted) {
         this.lines.clear(); // a stopping replica claims nothing more
         this.waitingPerTask.clear();
+        this.sweeping = false;
         return;
       }
       const now = this.deps.now();
       let nextMs = now + MAX_PARKED_SLEEP_MS;
       // Per line, the home's standing is read once.
       for (const [key, line] of this.lines) {
-        const standing = this.deps.safetyNet.standingOf(line.home, line.rank);
+        const standing = this.deps.safetyNet.standingOf(line.home, line.rank, this.loopLagMs);
         line.sweep(standing, now, this.sweeper);
         if (line.empty) this.lines.delete(key);
         else nextMs = Math.min(nextMs, line.size > 0 ? now : (line.parkedCheckMs(standing, now) ?? now));
       }
       waitMs = Math.max(RECHECK_MS, nextMs - now);
     }
+  }
+
+  /** A decaying maximum of the sweep's lateness: halves every LAG_HALF_LIFE_MS. */
+  private noteLag(lateMs: number): void {
+    const at = performance.now();
+    const decayed = this.loopLagMs * 0.5 ** ((at - this.lagMeasuredAt) / LAG_HALF_LIFE_MS);
+    this.loopLagMs = Math.max(lateMs, decayed < 1 ? 0 : decayed);
+    this.lagMeasuredAt = at;
   }
 
   private forget(name: string): void {

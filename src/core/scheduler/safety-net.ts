@@ -12,6 +12,14 @@ const ANNOUNCE_EVERY_MS = 15;
  */
 const FRESH_MS = 250;
 /**
+ * While this replica's own event loop runs late (it is loaded, and so, likely, is the machine or the
+ * cluster), a home is given this many times that lag, up to MAX_LOADED_SILENCE_MS: under load every
+ * word comes late, and claiming then only adds to the load. An unloaded replica judges a silent home
+ * as quickly as ever, however long that home was silent before.
+ */
+const LOADED_SILENCE_FACTOR = 4;
+const MAX_LOADED_SILENCE_MS = 2_000;
+/**
  * While its claims are under way, a home announces at least this often even when it has decided
  * nothing new: a burst of thousands of fires takes it longer than FRESH_MS, and the others must
  * not mistake a busy home for a dead one (their claims would only add to the load).
@@ -94,11 +102,13 @@ export class SafetyNet {
    * How the home of the tasks this replica is `rank` in line for stands. The first in line covers a
    * quiet home quickly; the others give it longer, in line, so that a home that is merely busy (a
    * burst of thousands of fires on saturated cores) costs at most one extra claim per fire, not one
-   * per replica. Undefined when this replica is the home, or cannot trust the home's word.
+   * per replica. `loopLagMs`: how late this replica's event loop has lately been running.
+   * Undefined when this replica is the home, or cannot trust the home's word.
    */
-  standingOf(home: string, rank: number): HomeStanding | undefined {
+  standingOf(home: string, rank: number, loopLagMs = 0): HomeStanding | undefined {
     if (home === this.instance) return undefined;
-    return this.peers.standing(home, this.view, FRESH_MS * Math.max(1, rank), Math.max(1, rank));
+    const silenceMs = Math.max(FRESH_MS, Math.min(MAX_LOADED_SILENCE_MS, LOADED_SILENCE_FACTOR * loopLagMs));
+    return this.peers.standing(home, this.view, silenceMs * Math.max(1, rank));
   }
 
   /** Whether every other live replica has announced under this replica's view and tasks (so they agree on every task's home). */

@@ -8,8 +8,9 @@
 -- ARGV[3] ms without a heartbeat (of Redis service time) after which the instance counts as dead
 -- ARGV[4] since-ms the instance was told at an earlier beat ('' on its first: taken from the entry, or now)
 -- ARGV[5] '1' while the instance has run completions not yet written (its leases prove nothing)
--- ARGV[6] pub/sub channel: told 'members' when the instance was not registered (the others beat at
---   once rather than at their next interval, so that they agree on who is alive within a round trip)
+-- ARGV[6] pub/sub channel: told 'members' when the instance was not registered or had lapsed (the
+--   others beat at once rather than at their next interval: they agree on who is alive within a
+--   round trip)
 -- Returns {epoch or '', generation, pause seq, TIME seconds, TIME microseconds, then per live
 -- instance: instance, since-ms}
 -- A replica is judged by how long Redis served heartbeats without it: time in which no replica at
@@ -27,7 +28,13 @@ if ARGV[1] ~= '' then
   if not since or since > now then
     since = tonumber(string.match(entry or '', '^%d+:%d+:%d+:%d+:(%d+)') or now)
   end
-  if not entry and ARGV[6] then redis.call('PUBLISH', ARGV[6], 'members') end
+  -- New, or back after the others stopped counting it alive: either way their view changes.
+  local lapsed = true
+  if entry then
+    local beat, beatDown, every = string.match(entry, '^(%d+):(%d+):(%d+)')
+    lapsed = not beat or (now - tonumber(beat)) - (down - tonumber(beatDown)) > 2 * tonumber(every)
+  end
+  if lapsed and ARGV[6] then redis.call('PUBLISH', ARGV[6], 'members') end
   redis.call('HSET', KEYS[4], ARGV[1],
     string.format('%.0f:%.0f:%d:%d:%.0f:%s', now, down, interval, tonumber(ARGV[3]), since, ARGV[5] == '1' and '1' or '0'))
 end
