@@ -44,6 +44,21 @@ export const systemSleep: Sleep = (ms, signal) =>
     }, Math.max(0, ms));
   });
 
+/** The longest delay a Node timer takes (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Waits for `promise`, but at most `ms` or until `signal` aborts; leaves no timer behind. */
+export async function waitAtMost(promise: Promise<unknown>, ms: number, signal: AbortSignal, sleep: Sleep): Promise<void> {
+  const waited = new AbortController();
+  const unlink = whenAborted(signal, () => waited.abort());
+  try {
+    await Promise.race([promise, sleep(Math.min(MAX_TIMER_MS, ms), waited.signal)]);
+  } finally {
+    waited.abort('settled'); // with a reason: abort() without one builds a DOMException
+    unlink();
+  }
+}
+
 /** A clock that is `offsetMs` ahead of another one; used to simulate replicas with skewed clocks. */
 export function skewedClock(offsetMs: number, base: Clock = systemClock): Clock {
   return { now: () => base.now() + offsetMs };

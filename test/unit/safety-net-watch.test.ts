@@ -30,6 +30,9 @@ describe("a replica's watch over another home's fires", () => {
       sleep: systemSleep,
       stopping: stopping.signal,
       claim: (_task, fireMs) => void claims.push(fireMs),
+      onError: (error) => {
+        throw error;
+      },
       unpark: (_task, afterMs) => {
         queue.push(everySecond.next(afterMs));
         wake.abort('woken'); // the timer runs in the microtask right after the sweep that unparked

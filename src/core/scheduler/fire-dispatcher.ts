@@ -51,6 +51,7 @@ export class FireDispatcher {
       stopping: deps.stopping,
       claim: (task, fireMs, catchUp) => this.claim(task, fireMs, { catchUp }),
       unpark: (task, afterMs) => this.unpark(task, afterMs),
+      onError: (error) => deps.logger.error('safety-net sweep failed; sweeping again', { error: error.message }),
     });
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PublishedTask } from '../definitions.js';
 import type { ClaimResult, RunRecord, TaskStore } from '../store/task-store.js';
 import type { FireTrigger, TaskHandler } from '../task.js';
-import { withTimeout, type Sleep } from '../time.js';
+import { waitAtMost, withTimeout, type Sleep } from '../time.js';
 import type { Trigger } from '../triggers/trigger.js';
 import { firesBetween, jitterOf } from './fire-math.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -119,7 +119,7 @@ export class FireRunner {
       // Redis would answer 'busy': a claim that waits for the record is decided at the first ask.
       const recording = this.recording.get(name);
       const giveUpAt = fireMs + task.published.definition.deadlineMs + GIVE_UP_MARGIN_MS;
-      if (recording) await Promise.race([recording, this.deps.sleep(giveUpAt - this.deps.store.now(), this.deps.stopping)]);
+      if (recording) await waitAtMost(recording, giveUpAt - this.deps.store.now(), this.deps.stopping, this.deps.sleep);
       // Catching up, the claim of an older fire may have learned that later ones were decided too.
       if ((this.deps.knowledge.decidedThrough(name) ?? -1) >= fireMs) {
         outcome.decided = true;

@@ -68,7 +68,8 @@ export class PeerProgress {
     // Under the same view and tasks, what was decided stays decided: a lower mark (an announcement
     // overtaken by a later one, or a home whose next wake moved earlier) keeps the higher one, but
     // still counts as hearing from the home.
-    if (same && known.progress.throughMs > progress.throughMs) progress = { ...progress, throughMs: known.progress.throughMs };
+    const sameEpoch = same && known.progress.viewSinceMs === progress.viewSinceMs;
+    if (sameEpoch && known.progress.throughMs > progress.throughMs) progress = { ...progress, throughMs: known.progress.throughMs };
     this.peers.set(progress.instance, { progress, receivedMs });
     return !same || known.progress.viewSinceMs !== progress.viewSinceMs;
   }

@@ -34,6 +34,8 @@ export interface SafetyNetWatchDeps {
   claim(task: ScheduledTask, fireMs: number, catchUp: boolean): void;
   /** A parked task gets its timer back, from its first fire after `afterMs`. */
   unpark(task: ScheduledTask, afterMs: number): void;
+  /** A sweep failed (a bug): it is reported, and the watch goes on. */
+  onError(error: Error): void;
 }
 
 /**
@@ -94,7 +96,7 @@ export class SafetyNetWatch {
     if (home === undefined) return false;
     const rank = this.deps.home.rankOf(name);
     const line = this.lineOf(home, rank);
-    const parked = line.park(task, fromMs, deadlineMs * PATIENCE, this.deps.safetyNet.standingOf(home, rank, this.loopLagMs), this.deps.now());
+    const parked = line.park(task, fromMs, deadlineMs * PATIENCE, this.deps.safetyNet.standingOf(home, rank, this.lagMs), this.deps.now());
     if (parked) this.startSweeping();
     if (parked && this.sleepingLong) this.nudge();
     else if (line.empty) this.lines.delete(`${rank}:${home}`);
@@ -103,7 +105,8 @@ export class SafetyNetWatch {
 
   /** Every parked task gets its timer back (the replicas or the tasks changed). */
   unparkAll(): void {
-    for (const line of this.lines.values()) line.unparkAll(this.sweeper);
+    const now = this.deps.now();
+    for (const line of this.lines.values()) line.unparkAll(this.sweeper, now);
     for (const [key, line] of this.lines) if (line.empty) this.lines.delete(key);
   }
 
@@ -153,13 +156,18 @@ export class SafetyNetWatch {
   }
 
   private isCovered(watched: Watched, home: string, rank: number, now: number): boolean {
-    return this.known(watched) || verdictFor(this.deps.safetyNet.standingOf(home, rank, this.loopLagMs), watched.fireMs, watched.turnMs, now) === 'covered';
+    return this.known(watched) || verdictFor(this.deps.safetyNet.standingOf(home, rank, this.lagMs), watched.fireMs, watched.turnMs, now) === 'covered';
   }
 
   private startSweeping(): void {
     if (this.sweeping) return;
     this.sweeping = true;
-    void this.sweepLoop();
+    this.sweepLoop().catch((error: unknown) => {
+      // Whatever failed, the waiting fires and parked tasks must not be left without a sweep.
+      this.sweeping = false;
+      this.deps.onError(error instanceof Error ? error : new Error(String(error)));
+      if (this.lines.size > 0) this.startSweeping();
+    });
   }
 
   /**
@@ -193,7 +201,7 @@ export class SafetyNetWatch {
       let nextMs = now + MAX_PARKED_SLEEP_MS;
       // Per line, the home's standing is read once.
       for (const [key, line] of this.lines) {
-        const standing = this.deps.safetyNet.standingOf(line.home, line.rank, this.loopLagMs);
+        const standing = this.deps.safetyNet.standingOf(line.home, line.rank, this.lagMs);
         line.sweep(standing, now, this.sweeper);
         if (line.empty) this.lines.delete(key);
         else nextMs = Math.min(nextMs, line.size > 0 ? now : (line.parkedCheckMs(standing, now) ?? now));
@@ -204,10 +212,14 @@ export class SafetyNetWatch {
 
   /** A decaying maximum of the sweep's lateness: halves every LAG_HALF_LIFE_MS. */
   private noteLag(lateMs: number): void {
-    const at = performance.now();
-    const decayed = this.loopLagMs * 0.5 ** ((at - this.lagMeasuredAt) / LAG_HALF_LIFE_MS);
-    this.loopLagMs = Math.max(lateMs, decayed < 1 ? 0 : decayed);
-    this.lagMeasuredAt = at;
+    this.loopLagMs = Math.max(lateMs, this.lagMs);
+    this.lagMeasuredAt = performance.now();
+  }
+
+  /** The lag as of now (decayed since it was last measured). */
+  private get lagMs(): number {
+    const decayed = this.loopLagMs * 0.5 ** ((performance.now() - this.lagMeasuredAt) / LAG_HALF_LIFE_MS);
+    return decayed < 1 ? 0 : decayed;
   }
 
   private forget(name: string): void {

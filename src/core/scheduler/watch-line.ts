@@ -96,13 +96,17 @@ export class WatchLine {
     return true;
   }
 
-  /** Gives every parked task its timer back, for the fires the home has not announced decided. */
-  unparkAll(sweeper: LineSweeper): void {
+  /**
+   * Gives every parked task its timer back, for the fires the home has not announced decided (and
+   * never from later than now: a home's word about the future only says nothing of its is due).
+   */
+  unparkAll(sweeper: LineSweeper, now: number): void {
     const parked = [...this.parked.values()];
     this.parked.clear();
     this.parkedPatienceMs = Number.POSITIVE_INFINITY;
     this.parkedFromMs = Number.POSITIVE_INFINITY;
-    for (const { task, fromMs } of parked) sweeper.unpark(task, Math.max(this.coveredMs, fromMs - 1));
+    const coveredMs = Math.min(this.coveredMs, now);
+    for (const { task, fromMs } of parked) sweeper.unpark(task, Math.max(coveredMs, fromMs - 1));
   }
 
   /** Fires arrive nearly in order (by when their turn is near): the place is found from the back. */
@@ -166,7 +170,7 @@ export class WatchLine {
   private sweepParked(standing: HomeStanding | undefined, now: number, sweeper: LineSweeper): void {
     const trusted = standing !== undefined && standing.viewSinceMs === this.parkedViewSinceMs;
     if (trusted) this.coveredMs = Math.max(this.coveredMs, standing.throughMs);
-    if (!trusted || this.shouldUnpark(standing, now, this.parkedPatienceMs, this.parkedFromMs)) this.unparkAll(sweeper);
+    if (!trusted || this.shouldUnpark(standing, now, this.parkedPatienceMs, this.parkedFromMs)) this.unparkAll(sweeper, now);
   }
 
   /**
