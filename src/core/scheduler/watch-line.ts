@@ -42,8 +42,8 @@ const COMPACT_AFTER = 1024;
  * sweep was a fifth of a replica's CPU.)
  *
  * Parked tasks have no timer at all while the home keeps announcing its progress under the same
- * view: each replica then spends nothing on the fires of the tasks it is not the home of (each
- * one cost about 29 µs a fire, so 5 replicas spent twice the CPU of one). When the home falls
+ * view: each replica then spends nothing on the fires of the tasks it is not the home of (at
+ * 10,000 tasks, 5 replicas spent 150 µs of CPU per fire against 55 for one). When the home falls
  * behind or silent, or its word can no longer be trusted, the tasks get their timers back from
  * the first fire it has not covered, in time for their safety-net turn.
  */
