@@ -1,7 +1,7 @@
 import type { TaskStore } from '../store/task-store.js';
 import { dueFires } from './fire-math.js';
 import type { FireQueue } from './fire-queue.js';
-import { GIVE_UP_MARGIN_MS, turnOf, type ClaimHow, type FireRunner, type ScheduledTask } from './fire-runner.js';
+import { GIVE_UP_MARGIN_MS, giveUpAtOf, turnOf, type ClaimHow, type FireRunner, type ScheduledTask } from './fire-runner.js';
 import { TAKEOVER_STEP_MS, type HomeReplicas } from './home-replica.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
@@ -64,9 +64,9 @@ export class FireDispatcher {
     const due = this.deps.queue.popDue(now, max);
     for (const fire of due) this.dispatch(fire.task, fire.atMs, fire.wakeMs, now);
     // A home fire is woken when it is due: every one due before the next wake has been dispatched,
-    // also in the middle of a burst that takes many slices. Between two bursts, saying so lets the
-    // others' parked tasks stay parked.
-    // With nothing queued, no home fire is due until something is queued (which says so: queued()).
+    // also in the middle of a burst that takes many slices (with nothing queued, none is due until
+    // something is, which says so: queued()). Between two bursts, saying so lets the others' parked
+    // tasks stay parked.
     const nextWakeMs = this.deps.queue.peekTime();
     this.deps.safetyNet.dispatched(nextWakeMs === undefined ? Number.MAX_SAFE_INTEGER : nextWakeMs - 1);
     return due.length === max;
@@ -126,7 +126,7 @@ export class FireDispatcher {
     this.watch.release(name);
     const droppedFromMs = fires[0] !== dueMs ? dueMs : undefined;
     fires.forEach((fireMs, i) => {
-      const settled = this.deps.safetyNet.homeFire(i === 0 ? (droppedFromMs ?? fireMs) : fireMs, fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS);
+      const settled = this.deps.safetyNet.homeFire(i === 0 ? (droppedFromMs ?? fireMs) : fireMs, giveUpAtOf(task, fireMs));
       this.claim(task, fireMs, settled ? { catchUp: i < latest, settled } : { catchUp: i < latest });
     });
   }

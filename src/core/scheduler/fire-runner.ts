@@ -57,6 +57,11 @@ const MISSED_HISTORY_ENTRIES = 10;
 /** Past the deadline, a replica keeps asking this long so that queued claims cannot outlive it. */
 export const GIVE_UP_MARGIN_MS = 2_000;
 
+/** When the replicas stop asking for a fire: its deadline, plus the margin for queued claims. */
+export function giveUpAtOf(task: ScheduledTask, fireMs: number): number {
+  return fireMs + task.published.definition.deadlineMs + GIVE_UP_MARGIN_MS;
+}
+
 /** When a fire is due with its jitter: when its home claims it, and the earliest anyone does. */
 export function turnOf(task: ScheduledTask, fireMs: number): number {
   const { name, jitterMs = 0 } = task.published.definition;
@@ -118,8 +123,7 @@ export class FireRunner {
       // A run of this task that has just ended still holds its lease until its record lands, and
       // Redis would answer 'busy': a claim that waits for the record is decided at the first ask.
       const recording = this.recording.get(name);
-      const giveUpAt = fireMs + task.published.definition.deadlineMs + GIVE_UP_MARGIN_MS;
-      if (recording) await waitAtMost(recording, giveUpAt - this.deps.store.now(), this.deps.stopping, this.deps.sleep);
+      if (recording) await waitAtMost(recording, giveUpAtOf(task, fireMs) - this.deps.store.now(), this.deps.stopping, this.deps.sleep);
       // Catching up, the claim of an older fire may have learned that later ones were decided too.
       if ((this.deps.knowledge.decidedThrough(name) ?? -1) >= fireMs) {
         outcome.decided = true;
@@ -146,7 +150,7 @@ export class FireRunner {
     const { store, instance, leaseTtlMs } = this.deps;
     const definition = task.published.definition;
     const token = randomUUID();
-    const giveUpAt = fireMs + definition.deadlineMs + GIVE_UP_MARGIN_MS;
+    const giveUpAt = giveUpAtOf(task, fireMs);
     let backoffMs = 50;
     for (;;) {
       if (this.deps.stopping.aborted) return undefined;

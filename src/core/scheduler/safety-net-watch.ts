@@ -1,10 +1,9 @@
 import { whenAborted, type Sleep } from '../time.js';
 import type { ScheduledTask } from './fire-runner.js';
 import type { HomeReplicas } from './home-replica.js';
-import { verdictFor } from './home-progress.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { SafetyNet } from './safety-net.js';
-import { WatchLine, type LineSweeper, type Watched } from './watch-line.js';
+import { verdictOf, WatchLine, type LineSweeper, type Watched } from './watch-line.js';
 
 /** While a home's announcement is due, the waiting fires are looked at again this often. */
 const RECHECK_MS = 20;
@@ -82,8 +81,7 @@ export class SafetyNetWatch {
     // once this replica has read what arrived while it was busy dispatching.
     if (!this.waitingPerTask.has(name) && this.isCovered(watched, home, rank, this.deps.now())) return;
     this.enqueue(home, rank, watched);
-    this.startSweeping();
-    if (this.sleepingLong) this.nudge();
+    this.watchSoon();
   }
 
   /**
@@ -96,11 +94,12 @@ export class SafetyNetWatch {
     if (home === undefined) return false;
     const rank = this.deps.home.rankOf(name);
     const line = this.lineOf(home, rank);
-    const parked = line.park(task, fromMs, deadlineMs * PATIENCE, this.deps.safetyNet.standingOf(home, rank, this.lagMs), this.deps.now());
-    if (parked) this.startSweeping();
-    if (parked && this.sleepingLong) this.nudge();
-    else if (line.empty) this.lines.delete(`${rank}:${home}`);
-    return parked;
+    if (!line.park(task, fromMs, deadlineMs * PATIENCE, this.deps.safetyNet.standingOf(home, rank, this.lagMs), this.deps.now())) {
+      if (line.empty) this.lines.delete(lineKey(home, rank));
+      return false;
+    }
+    this.watchSoon();
+    return true;
   }
 
   /** Every parked task gets its timer back (the replicas or the tasks changed). */
@@ -139,8 +138,14 @@ export class SafetyNetWatch {
     if (this.lines.size > 0) this.startSweeping();
   }
 
+  /** Something new to watch: the sweep runs, and within RECHECK_MS even if it was sleeping long. */
+  private watchSoon(): void {
+    this.startSweeping();
+    if (this.sleepingLong) this.nudge();
+  }
+
   private lineOf(home: string, rank: number): WatchLine {
-    const key = `${rank}:${home}`;
+    const key = lineKey(home, rank);
     let line = this.lines.get(key);
     if (!line) this.lines.set(key, (line = new WatchLine(home, rank)));
     return line;
@@ -156,7 +161,7 @@ export class SafetyNetWatch {
   }
 
   private isCovered(watched: Watched, home: string, rank: number, now: number): boolean {
-    return this.known(watched) || verdictFor(this.deps.safetyNet.standingOf(home, rank, this.lagMs), watched.fireMs, watched.turnMs, now) === 'covered';
+    return verdictOf(watched, this.deps.safetyNet.standingOf(home, rank, this.lagMs), now, this.sweeper) === 'covered';
   }
 
   private startSweeping(): void {
@@ -228,3 +233,5 @@ export class SafetyNetWatch {
     else this.waitingPerTask.delete(name);
   }
 }
+
+const lineKey = (home: string, rank: number): string => `${rank}:${home}`;

@@ -1,5 +1,5 @@
 import type { ScheduledTask } from './fire-runner.js';
-import { verdictFor, type HomeStanding } from './home-progress.js';
+import { verdictFor, type HomeStanding, type SafetyNetVerdict } from './home-progress.js';
 
 export interface Watched {
   task: ScheduledTask;
@@ -28,6 +28,11 @@ export interface LineSweeper {
   left(watched: Watched): void;
   /** A parked task needs its timer back, for its fires after `afterMs`. */
   unpark(task: ScheduledTask, afterMs: number): void;
+}
+
+/** A waiting fire's verdict: covered when this replica already knows it decided, else as its home stands. */
+export function verdictOf(watched: Watched, standing: HomeStanding | undefined, now: number, sweeper: Pick<LineSweeper, 'known'>): SafetyNetVerdict {
+  return sweeper.known(watched) ? 'covered' : verdictFor(standing, watched.fireMs, watched.turnMs, now);
 }
 
 /** Past this many settled fires at the front, the array is compacted. */
@@ -85,7 +90,7 @@ export class WatchLine {
     if (!standing || standing.viewSinceMs > fromMs) return false;
     if (this.parked.size > 0 && standing.viewSinceMs !== this.parkedViewSinceMs) return false; // unparked at the next sweep
     const wasEmpty = this.parked.size === 0;
-    if (this.shouldUnpark(standing, now, Math.min(this.parkedPatienceMs, patienceMs), wasEmpty ? fromMs : Math.min(this.parkedFromMs, fromMs))) return false;
+    if (now > this.unparkAfterMs(standing, Math.min(this.parkedPatienceMs, patienceMs), wasEmpty ? fromMs : Math.min(this.parkedFromMs, fromMs))) return false;
     if (wasEmpty) {
       this.parkedViewSinceMs = standing.viewSinceMs;
       this.coveredMs = standing.throughMs;
@@ -140,7 +145,7 @@ export class WatchLine {
     const kept: Watched[] = [];
     for (let i = this.head; i < this.fires.length; i++) {
       const watched = this.fires[i]!;
-      const verdict = sweeper.known(watched) ? 'covered' : verdictFor(standing, watched.fireMs, watched.turnMs, now);
+      const verdict = verdictOf(watched, standing, now, sweeper);
       if (verdict !== 'covered') {
         if (held?.has(watched.name) || now < watched.turnMs || (verdict === 'wait' && now < watched.claimByMs)) {
           (held ??= new Set()).add(watched.name);
@@ -162,26 +167,24 @@ export class WatchLine {
   parkedCheckMs(standing: HomeStanding | undefined, now: number): number | undefined {
     if (this.parked.size === 0) return undefined;
     if (!standing || standing.viewSinceMs !== this.parkedViewSinceMs) return now;
-    const dueMs = Math.max(standing.throughMs + 1, this.parkedFromMs);
-    const quietMs = Math.max(standing.heardMs, dueMs) + standing.freshMs / 2;
-    return Math.max(dueMs, Math.min(quietMs, dueMs + this.parkedPatienceMs / 2)) + 1;
+    return this.unparkAfterMs(standing, this.parkedPatienceMs, this.parkedFromMs) + 1;
   }
 
   private sweepParked(standing: HomeStanding | undefined, now: number, sweeper: LineSweeper): void {
     const trusted = standing !== undefined && standing.viewSinceMs === this.parkedViewSinceMs;
     if (trusted) this.coveredMs = Math.max(this.coveredMs, standing.throughMs);
-    if (!trusted || this.shouldUnpark(standing, now, this.parkedPatienceMs, this.parkedFromMs)) this.unparkAll(sweeper, now);
+    if (!trusted || now > this.unparkAfterMs(standing, this.parkedPatienceMs, this.parkedFromMs)) this.unparkAll(sweeper, now);
   }
 
   /**
-   * Whether a parked fire the home has not covered may be due (none is before `fromMs`) and the
-   * home is quiet or slow. Judged at half the silence and half the patience a waiting fire is
+   * Past this moment, a parked fire the home has not covered may be due (none is before `fromMs`)
+   * and the home quiet or slow. Judged at half the silence and half the patience a waiting fire is
    * given, so that the fires back on their timers reach their own verdict in time.
    */
-  private shouldUnpark(standing: HomeStanding, now: number, patienceMs: number, fromMs: number): boolean {
+  private unparkAfterMs(standing: HomeStanding, patienceMs: number, fromMs: number): number {
     const dueMs = Math.max(standing.throughMs + 1, fromMs);
-    if (now <= dueMs) return false;
-    return now - Math.max(standing.heardMs, dueMs) > standing.freshMs / 2 || now - dueMs > patienceMs / 2;
+    const quietMs = Math.max(standing.heardMs, dueMs) + standing.freshMs / 2;
+    return Math.max(dueMs, Math.min(quietMs, dueMs + patienceMs / 2));
   }
 
   private dropAnnounced(standing: HomeStanding, sweeper: LineSweeper): void {
