@@ -42,8 +42,12 @@ async function until(s: RedisTaskStore, ms: number): Promise<void> {
 
 describe('claiming older due fires on the way to a later one (claim.lua on a real redis-server)', () => {
   it('an older fire is decided for the late replica when another replica was up at it (it may still be asking)', async () => {
-    const { s, firstFire, claim } = await published('owed');
+    const { s, claim } = await published('owed');
     const up = beating(s, 'a');
+    // The fires counted are those after a registered: one due before its first beat landed was
+    // rightly nobody's (that is the next test), and a beat can land after the next 200 ms boundary.
+    await waitFor(async () => (await s.sync()).members.some((m) => m.instance === 'a'), { timeoutMs: 2_000, what: 'a to register' });
+    const firstFire = Math.ceil((s.now() + 1) / EVERY) * EVERY;
     await until(s, firstFire + EVERY); // a is up for both fires but its claims have not got through
     const b = store('owed');
     const beatB = beating(b, 'b');
