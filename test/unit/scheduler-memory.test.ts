@@ -119,6 +119,26 @@ describe('DistributedScheduler on the memory store', () => {
     expect((await s.history('hung'))[0]).toMatchObject({ outcome: 'timeout', error: expect.stringMatching(/timeout of 100 ms/) });
   });
 
+  it('a task that looks at its signal only after the timeout finds it aborted, with the reason', async () => {
+    const store = new MemoryTaskStore();
+    const s = scheduler(store);
+    let seen: { aborted: boolean; reason: string } | undefined;
+    let looked!: () => void;
+    const lookedAfterTimeout = new Promise<void>((resolve) => (looked = resolve));
+    s.register(Triggers.cronOf('0 0 1 1 *'), new Task('late-reader', async (ctx) => {
+      await delay(300);
+      seen = { aborted: ctx.signal.aborted, reason: String(ctx.signal.reason) };
+      looked();
+    }, { timeoutMs: 100 }));
+    await s.start();
+    const result = await s.triggerTask('late-reader');
+    expect(result.ran && result.result.outcome).toBe('timeout');
+    await lookedAfterTimeout;
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toMatch(/did not finish within its timeout of 100 ms/);
+    await s.stop();
+  });
+
   it('stop() honours the grace period: a run that ignores it is aborted, recorded and stop() resolves (review finding)', async () => {
     const store = new MemoryTaskStore();
     const s = scheduler(store, { shutdownGraceMs: 200 });

@@ -12,6 +12,11 @@ export class ListenerHub {
     this.listeners.push(listener);
   }
 
+  /** Whether any listener takes `event`: per-fire events skip building what nobody reads. */
+  listens(event: keyof Callbacks): boolean {
+    return this.listeners.some((listener) => listener[event] !== undefined);
+  }
+
   emit<K extends keyof Callbacks>(event: K, ...args: Parameters<Callbacks[K]>): void {
     for (const listener of this.listeners) {
       const callback = listener[event] as ((...a: Parameters<Callbacks[K]>) => void) | undefined;
