@@ -40,6 +40,7 @@ export class SafetyNet {
   private readonly closed = new AbortController();
   private announcedMs = -1;
   private announcedView = '';
+  private announcedTasks = '';
   private lastAnnouncementMs = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -128,10 +129,12 @@ export class SafetyNet {
       if (this.closed.signal.aborted) return;
       const now = this.store.now();
       const throughMs = this.own.through(now);
-      const progressed = throughMs > this.announcedMs || this.view.digest !== this.announcedView;
+      // New tasks count as news: the others trust this replica's word only under the tasks they hold.
+      const progressed = throughMs > this.announcedMs || this.view.digest !== this.announcedView || this.view.tasksDigest !== this.announcedTasks;
       if (progressed || (this.own.busy && now - this.lastAnnouncementMs >= KEEP_ALIVE_MS)) {
         this.announcedMs = throughMs;
         this.announcedView = this.view.digest;
+        this.announcedTasks = this.view.tasksDigest;
         this.lastAnnouncementMs = now;
         const { digest, sinceMs, tasksDigest } = this.view;
         void this.store
