@@ -79,6 +79,7 @@ export function sideBySide(runs: RunResult[]): string {
       String(ours.tasks),
       `${ms(p99a)} / ${ms(p99b)}`,
       ratio(p99b, p99a),
+      `${msOrNever(ours.fires?.p99OfExpected)} / ${msOrNever(peer.fires?.p99OfExpected)}`,
       `${fmt(a.commandsPerFire, 2)} / ${fmt(b.commandsPerFire, 2)}`,
       ratio(b.commandsPerFire, a.commandsPerFire),
       `${fmt(a.opsPerFire, 1)} / ${fmt(b.opsPerFire, 1)}`,
@@ -91,10 +92,12 @@ export function sideBySide(runs: RunResult[]): string {
   }
   if (rows.length === 0) return '_no configuration measured for both taskino and BullMQ_';
   return table(
-    ['replicas', 'tasks', 'p99 ms taskino / BullMQ', 'BullMQ ÷ taskino', 'commands/fire taskino / BullMQ', 'ratio', 'Redis ops/fire', 'Redis CPU ms/1000 fires', 'ratio', 'replica CPU s/1000 fires', 'ratio', 'missed'],
+    ['replicas', 'tasks', 'p99 ms taskino / BullMQ', 'BullMQ ÷ taskino', 'p99 ms of all expected fires (a missed one never starts)', 'commands/fire taskino / BullMQ', 'ratio', 'Redis ops/fire', 'Redis CPU ms/1000 fires', 'ratio', 'replica CPU s/1000 fires', 'ratio', 'missed'],
     rows,
   );
 }
+
+const msOrNever = (n: number | undefined): string => (n === Number.POSITIVE_INFINITY ? 'never (> 1 % missed)' : ms(n));
 
 export function idleTable(runs: RunResult[]): string {
   const rows = runs.map((r) => {
@@ -177,11 +180,17 @@ export function targets(results: BenchResults): Array<{ target: string; value: s
     const peer = results.matrix.find((p) => p.kind === 'bullmq' && !p.error && p.replicas === ours.replicas && p.tasks === ours.tasks);
     return peer ? [{ ours, peer }] : [];
   });
-  const latenessWins = pairs.filter(({ ours, peer }) => (ours.fires?.p99 ?? Infinity) < (peer.fires?.p99 ?? Infinity));
+  // Judged over every expected fire: a peer that drops fires is not earlier on the ones it drops.
+  // The p99 of the fires that ran alone is reported beside it.
+  const wins = (p99: (f: NonNullable<RunResult['fires']>) => number) =>
+    pairs.filter(({ ours, peer }) => (ours.fires ? p99(ours.fires) : Infinity) < (peer.fires ? p99(peer.fires) : Infinity)).length;
+  const latenessWins = wins((f) => f.p99OfExpected);
   out.push({
-    target: 'better than BullMQ on p99 lateness',
-    value: pairs.length ? `better in ${latenessWins.length} of ${pairs.length} configurations` : 'n/a',
-    verdict: pairs.length ? (latenessWins.length === pairs.length ? 'met' : 'NOT MET') : 'not measured',
+    target: 'better than BullMQ on p99 lateness (over all expected fires: a missed fire never starts)',
+    value: pairs.length
+      ? `better in ${latenessWins} of ${pairs.length} configurations; over the fires that ran only, in ${wins((f) => f.p99)} of ${pairs.length}`
+      : 'n/a',
+    verdict: pairs.length ? (latenessWins === pairs.length ? 'met' : 'NOT MET') : 'not measured',
   });
   const cmdWins = pairs.filter(({ ours, peer }) => derive(ours).commandsPerFire < derive(peer).commandsPerFire);
   out.push({

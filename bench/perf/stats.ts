@@ -17,6 +17,11 @@ export interface FireAccount {
   firstP50: number;
   p50: number;
   p99: number;
+  /**
+   * p99 over every expected fire, a missed one counting as never started (Infinity): a scheduler
+   * that drops more than 1 % of its fires has no finite p99, however fast the ones it ran.
+   */
+  p99OfExpected: number;
   max: number;
 }
 
@@ -25,6 +30,14 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length)));
   return sorted[rank - 1]!;
+}
+
+/** Nearest-rank percentile of `sorted` plus `missing` values of Infinity. */
+export function percentileCountingMissed(sorted: ArrayLike<number>, missing: number, p: number): number {
+  const n = sorted.length + missing;
+  if (n === 0) return NaN;
+  const rank = Math.min(n, Math.max(1, Math.ceil(p * n)));
+  return rank <= sorted.length ? sorted[rank - 1]! : Number.POSITIVE_INFINITY;
 }
 
 export interface Window {
@@ -81,6 +94,7 @@ export function accountFires(batches: number[][], window: Window): FireAccount {
     firstP50: percentile(firsts, 0.5),
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
+    p99OfExpected: percentileCountingMissed(sorted, missed, 0.99),
     max: sorted.length > 0 ? sorted[sorted.length - 1]! : NaN,
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { derive } from '../../bench/perf/derive.js';
 import type { RunResult } from '../../bench/perf/measure.js';
-import { accountFires, percentile } from '../../bench/perf/stats.js';
+import { accountFires, percentile, percentileCountingMissed } from '../../bench/perf/stats.js';
 import { taskIndex, RELOAD_BASE } from '../../bench/perf/protocol.js';
 
 describe('benchmark fire accounting', () => {
@@ -32,6 +32,13 @@ describe('benchmark fire accounting', () => {
     expect(percentile([], 0.5)).toBeNaN();
   });
 
+  it('counts a missed fire as never started in the p99 of expected fires', () => {
+    const sorted = Array.from({ length: 99 }, (_, i) => i + 1);
+    expect(percentileCountingMissed(sorted, 1, 0.99)).toBe(99); // 1 % missed: the p99 is still a start
+    expect(percentileCountingMissed(sorted, 2, 0.99)).toBe(Number.POSITIVE_INFINITY);
+    expect(accountFires([[0, 10_000, 10_005]], window).p99OfExpected).toBe(Number.POSITIVE_INFINITY); // 5 of 6 missed
+  });
+
   it('computes the original design reference from the window counters', () => {
     const run: RunResult = {
       kind: 'taskino',
@@ -40,7 +47,7 @@ describe('benchmark fire accounting', () => {
       mode: 'loaded',
       skips: {},
       notes: [],
-      fires: { expected: 1000, ranOnce: 1000, missed: 0, duplicates: 0, offGrid: 0, starts: 1000, firstP50: 1, p50: 1, p99: 2, max: 3 },
+      fires: { expected: 1000, ranOnce: 1000, missed: 0, duplicates: 0, offGrid: 0, starts: 1000, firstP50: 1, p50: 1, p99: 2, p99OfExpected: 2, max: 3 },
       costs: { seconds: 10, redis: { calls: {}, operations: 5000, scriptCalls: 2000, cpuSeconds: 0.5 }, commands: 1500, commandsByName: {}, replicaCpuSeconds: 2, rssMb: [60, 70, 80] },
     };
     const d = derive(run);
