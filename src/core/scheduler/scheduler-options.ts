@@ -25,7 +25,8 @@ export interface SchedulerOptions {
   storeTimeoutMs?: number;
   /**
    * Lets a task call `stop()` without deadlocking on its own run: runs are told apart with
-   * AsyncLocalStorage, which on Node 20 costs about a quarter of the CPU of a fire (promise hooks).
+   * AsyncLocalStorage, whose promise hooks cost on Node 20 about 15 % of a fire's CPU (65 against 55 µs
+   * per fire, one replica at 10,000 fires/s).
    * Set false when no task calls `stop()` (the sidecar does). Default true.
    */
   tasksMayStop?: boolean;
