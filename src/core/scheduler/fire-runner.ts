@@ -215,7 +215,7 @@ export class FireRunner {
         case 'lost':
           outcome.decided = true;
           this.deps.knowledge.noteDecided(definition.name, result.decidedMs, '');
-          if (this.deps.hub.listens('onClaim')) this.deps.hub.emit('onClaim', { task: definition.name, scheduledAt: new Date(fireMs), result: 'lost' });
+          this.claimed(definition.name, fireMs, 'lost');
           return undefined;
         case 'won':
         case 'skipped':
@@ -233,13 +233,18 @@ export class FireRunner {
                 scheduledAt: new Date(fireMs).toISOString(),
               });
             }
-            if (this.deps.hub.listens('onClaim')) this.deps.hub.emit('onClaim', { task: definition.name, scheduledAt: new Date(fireMs), result: 'won' });
+            this.claimed(definition.name, fireMs, 'won');
             const leaseToken = definition.overlap === 'skip' ? token : undefined;
             return async () => void (await this.run(task, fireMs, 'schedule', leaseToken));
           }
           return undefined;
       }
     }
+  }
+
+  /** Tells the onClaim listeners, if any: the event's payload is built per fire only for them. */
+  private claimed(task: string, fireMs: number, result: 'won' | 'lost'): void {
+    if (this.deps.hub.listens('onClaim')) this.deps.hub.emit('onClaim', { task, scheduledAt: new Date(fireMs), result });
   }
 
   /** Pod scope: every replica runs every fire; overlap is judged locally. */
