@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ScheduledTask } from '../../src/core/scheduler/fire-runner.js';
+import type { ScheduledTask } from '../../src/core/scheduler/scheduled-task.js';
 import type { HomeStanding } from '../../src/core/scheduler/home-progress.js';
 import type { HomeReplicas } from '../../src/core/scheduler/home-replica.js';
 import type { ReplicaKnowledge } from '../../src/core/scheduler/knowledge.js';

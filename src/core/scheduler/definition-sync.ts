@@ -5,7 +5,7 @@ import type { Task, TaskHandler } from '../task.js';
 import { withTimeout } from '../time.js';
 import { anchorTrigger, type TriggerTemplate } from '../triggers/trigger.js';
 import type { FireQueue } from './fire-queue.js';
-import type { ScheduledTask } from './fire-runner.js';
+import type { ScheduledTask } from './scheduled-task.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
 import { reconcileSchedule } from './schedule-table.js';

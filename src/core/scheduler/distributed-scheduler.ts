@@ -7,7 +7,8 @@ import type { Task } from '../task.js';
 import { withTimeout, type Sleep } from '../time.js';
 import type { TriggerTemplate } from '../triggers/trigger.js';
 import { FireQueue } from './fire-queue.js';
-import { FireRunner, type ScheduledTask } from './fire-runner.js';
+import { FireRunner } from './fire-runner.js';
+import type { ScheduledTask } from './scheduled-task.js';
 import { HomeReplicas } from './home-replica.js';
 import { SafetyNet } from './safety-net.js';
 import { FireDispatcher } from './fire-dispatcher.js';
@@ -15,6 +16,8 @@ import { HeartbeatLoop } from './heartbeat-loop.js';
 import { DefinitionSync } from './definition-sync.js';
 import { ReplicaKnowledge } from './knowledge.js';
 import { ListenerHub } from './listener-hub.js';
+import { retryUntilStopped, type StoreRetryDeps } from './store-retry.js';
+import { TimerLoop } from './timer-loop.js';
 import { currentRun } from './run-attempts.js';
 import type { Logger, ReloadResult, SchedulerListener, TaskInfo, TriggerOptions, TriggerOutcome } from './types.js';
 
@@ -23,13 +26,9 @@ import { resolveSchedulerOptions, type SchedulerOptions } from './scheduler-opti
 
 export type { SchedulerOptions } from './scheduler-options.js';
 
-/** Fires dispatched per turn of the event loop when many are due at once. */
-const DISPATCH_SLICE = 200;
 /** At start, how long at most to wait for the other replicas to see this one, in ms (and how often to look). */
 const MAX_JOIN_WAIT_MS = 1_000;
 const JOIN_CHECK_MS = 10;
-/** The reason the timer is woken early: any value will do, and a constant costs nothing. */
-const TIMER_WOKEN = 'woken';
 
 type Phase = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -46,7 +45,6 @@ export class DistributedScheduler {
   private readonly logger: Logger;
   private readonly sleep: Sleep;
   private readonly leaseTtlMs: number;
-  private readonly maxSleepMs: number;
   private readonly shutdownGraceMs: number;
   private readonly storeTimeoutMs: number;
   private readonly pollIntervalMs: number;
@@ -61,7 +59,7 @@ export class DistributedScheduler {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
   private readonly shutdown = new AbortController();
-  private wake = new AbortController();
+  private readonly timer: TimerLoop;
   private phase: Phase = 'new';
   private loops: Promise<void>[] = [];
   private unsubscribe: (() => void) | undefined;
@@ -81,7 +79,6 @@ export class DistributedScheduler {
     this.home = new HomeReplicas(this.instance);
     this.safetyNet = new SafetyNet(store, this.home, this.instance, this.sleep);
     this.leaseTtlMs = resolved.leaseTtlMs;
-    this.maxSleepMs = resolved.maxSleepMs;
     this.shutdownGraceMs = resolved.shutdownGraceMs;
     this.storeTimeoutMs = resolved.storeTimeoutMs;
     this.pollIntervalMs = resolved.pollIntervalMs;
@@ -118,6 +115,14 @@ export class DistributedScheduler {
       stopping: this.stopping.signal,
       track: (work) => this.track(work),
       wakeTimer: () => this.wakeTimer(),
+    });
+    this.timer = new TimerLoop({
+      now: () => store.now(),
+      sleep: this.sleep,
+      dispatchDue: (now, max) => this.dispatcher.dispatchDue(now, max),
+      nextDueMs: () => this.queue.peekTime(),
+      maxSleepMs: resolved.maxSleepMs,
+      stopping: this.stopping.signal,
     });
     this.beats = new HeartbeatLoop({
       store,
@@ -187,7 +192,7 @@ export class DistributedScheduler {
       if (event.type !== 'progress') this.beats.pollSoon();
       else if (this.safetyNet.heard(event.progress, this.store.now())) this.dispatcher.homeWordChanged();
     });
-    await this.retryUntilStopped('publish', () => this.definitionSync.publish());
+    await retryUntilStopped(this.retryDeps(), 'publish', () => this.definitionSync.publish());
     if (this.stopping.signal.aborted) return;
     // The first fires wait for the first beat: knowing the live replicas, this one claims only the
     // fires it is the home of. Before that it would claim every fire, and a whole cluster starting
@@ -200,7 +205,7 @@ export class DistributedScheduler {
     while (!this.safetyNet.agreed && this.store.now() < joinBy && !this.stopping.signal.aborted) await this.sleep(JOIN_CHECK_MS, this.stopping.signal);
     if (this.stopping.signal.aborted) return;
     this.phase = 'running';
-    this.loops = [this.timerLoop()];
+    this.loops = [this.timer.run()];
     this.hub.emit('onStartup');
     this.logger.info('scheduler started', { replica: this.replicaId, store: this.store.description, tasks: this.scheduled.size });
   }
@@ -225,18 +230,7 @@ export class DistributedScheduler {
       const result = await this.runner.runLocally(task, this.store.now(), 'manual', force);
       return result ? { ran: true, result } : { ran: false, reason: 'overlap' };
     }
-    const token = randomBytes(12).toString('hex');
-    const claim = await this.retryUntilStopped('claimManual', () =>
-      this.store.claimManual({ task: name, overlap: task.published.definition.overlap, force, leaseTtlMs: this.leaseTtlMs, token, instance: this.instance }),
-    );
-    if (!claim) throw new SchedulerStateError('the scheduler stopped before the task could be triggered');
-    if (claim.kind === 'recovering') {
-      await this.sleep(claim.retryInMs + 1, this.stopping.signal);
-      return this.triggerTask(name, options);
-    }
-    if (claim.kind === 'skipped') return { ran: false, reason: 'overlap' };
-    const result = await this.runner.run(task, claim.storeNowMs, 'manual', claim.leased ? token : undefined);
-    return { ran: true, result };
+    return this.runner.triggerManually(task, force, this.retryDeps());
   }
 
   async pause(name: string): Promise<PauseState> {
@@ -303,51 +297,23 @@ export class DistributedScheduler {
     this.wakeTimer();
   }
 
-  private async timerLoop(): Promise<void> {
-    while (!this.stopping.signal.aborted) {
-      if (this.dispatcher.dispatchDue(this.store.now(), DISPATCH_SLICE)) {
-        await new Promise((resolve) => setImmediate(resolve));
-        continue;
-      }
-      const next = this.queue.peekTime();
-      // Measured after dispatching: a burst of thousands of fires takes milliseconds, and sleeping
-      // from the time before it would start every next burst that much late.
-      const wait = next === undefined ? this.maxSleepMs : Math.min(this.maxSleepMs, Math.max(1, next - this.store.now()));
-      if (this.wake.signal.aborted) this.wake = new AbortController();
-      if (this.stopping.signal.aborted) return;
-      await this.sleep(wait, this.wake.signal);
-    }
-  }
-
   private membersAre(instances: string[]): void {
     if (!this.home.update(instances)) return;
     this.dispatcher.membersChanged();
     this.wakeTimer();
   }
 
-  /** With a reason given: abort() without one builds a DOMException, and unparked tasks wake the timer often. */
+  private retryDeps(): StoreRetryDeps {
+    return { sleep: this.sleep, hub: this.hub, logger: this.logger, storeTimeoutMs: this.storeTimeoutMs, stopping: this.stopping.signal };
+  }
+
   private wakeTimer(): void {
-    if (!this.wake.signal.aborted) this.wake.abort(TIMER_WOKEN);
+    this.timer.wakeUp();
   }
 
   private track(work: Promise<unknown>): void {
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
-  }
-
-  private async retryUntilStopped<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
-    let backoffMs = 100;
-    while (!this.stopping.signal.aborted) {
-      try {
-        return await withTimeout(operation, this.storeTimeoutMs * 2, call);
-      } catch (error) {
-        this.hub.emit('onStoreError', operation, error as Error);
-        this.logger.warn(`store unavailable during ${operation}; retrying`, { error: (error as Error).message });
-        await this.sleep(backoffMs, this.stopping.signal);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
-      }
-    }
-    return undefined;
   }
 
   private async doStop(): Promise<void> {

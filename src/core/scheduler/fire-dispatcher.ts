@@ -1,7 +1,8 @@
 import type { TaskStore } from '../store/task-store.js';
 import { dueFires } from './fire-math.js';
 import type { FireQueue } from './fire-queue.js';
-import { GIVE_UP_MARGIN_MS, giveUpAtOf, turnOf, type ClaimHow, type FireRunner, type ScheduledTask } from './fire-runner.js';
+import type { ClaimHow, FireRunner } from './fire-runner.js';
+import { GIVE_UP_MARGIN_MS, giveUpAtOf, turnOf, type ScheduledTask } from './scheduled-task.js';
 import { TAKEOVER_STEP_MS, type HomeReplicas } from './home-replica.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';

@@ -1,22 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { PublishedTask } from '../definitions.js';
+import { SchedulerStateError } from '../errors.js';
 import type { ClaimResult, RunRecord, TaskStore } from '../store/task-store.js';
-import type { FireTrigger, TaskHandler } from '../task.js';
+import type { FireTrigger } from '../task.js';
 import { waitAtMost, withTimeout, type Sleep } from '../time.js';
-import type { Trigger } from '../triggers/trigger.js';
-import { firesBetween, jitterOf } from './fire-math.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
 import { runAttempts } from './run-attempts.js';
-import type { CompletionContext, Logger } from './types.js';
-
-/** A task as this replica schedules it: the published definition plus the local handler. */
-export interface ScheduledTask {
-  published: PublishedTask;
-  trigger: Trigger;
-  handler: TaskHandler;
-}
+import { RunRecorder } from './run-recorder.js';
+import { giveUpAtOf, turnOf, type ScheduledTask } from './scheduled-task.js';
+import { retryUntilStopped, type StoreRetryDeps } from './store-retry.js';
+import type { CompletionContext, Logger, TriggerOutcome } from './types.js';
 
 export interface FireRunnerDeps {
   store: TaskStore;
@@ -53,21 +47,6 @@ interface RunHandle {
   done: Promise<unknown>;
 }
 
-const MISSED_HISTORY_ENTRIES = 10;
-/** Past the deadline, a replica keeps asking this long so that queued claims cannot outlive it. */
-export const GIVE_UP_MARGIN_MS = 2_000;
-
-/** When the replicas stop asking for a fire: its deadline, plus the margin for queued claims. */
-export function giveUpAtOf(task: ScheduledTask, fireMs: number): number {
-  return fireMs + task.published.definition.deadlineMs + GIVE_UP_MARGIN_MS;
-}
-
-/** When a fire is due with its jitter: when its home claims it, and the earliest anyone does. */
-export function turnOf(task: ScheduledTask, fireMs: number): number {
-  const { name, jitterMs = 0 } = task.published.definition;
-  return jitterMs > 0 ? fireMs + jitterOf(name, fireMs, jitterMs, task.trigger.next(fireMs)) : fireMs;
-}
-
 /** Claims fires, runs them, records them. One instance per scheduler. */
 export class FireRunner {
   readonly running = new Set<RunHandle>();
@@ -78,8 +57,7 @@ export class FireRunner {
   private readonly recording = new Map<string, Promise<unknown>>();
 
   private readonly leases: LeaseKeeper;
-  /** Completions whose write failed and is being retried: until they land, our leases prove nothing. */
-  private retryingCompletions = 0;
+  private readonly recorder: RunRecorder;
 
   private readonly lastAnswerAtMs: (() => number) | undefined;
 
@@ -101,11 +79,19 @@ export class FireRunner {
       onTaken: (task) => deps.logger.warn('lease of a running task was taken by another run', { task }),
       onError: (error) => deps.hub.emit('onStoreError', 'renew', error),
     });
+    this.recorder = new RunRecorder({
+      store: deps.store,
+      sleep: deps.sleep,
+      logger: deps.logger,
+      hub: deps.hub,
+      replica: deps.replica,
+      withTimeout: (operation, call) => this.withTimeout(operation, call),
+    });
   }
 
   /** Some finished runs are not yet recorded in the store (see Heartbeat.settling). */
   settling(): boolean {
-    return this.retryingCompletions > 0;
+    return this.recorder.settling();
   }
 
   runningCount(task: string): number {
@@ -222,7 +208,7 @@ export class FireRunner {
         case 'missed':
           outcome.decided = true;
           this.deps.knowledge.noteDecided(definition.name, fireMs, token);
-          await this.recordMissed(task, result.previousMs, fireMs, result.kind === 'missed');
+          await this.recorder.missed(task, result.previousMs, fireMs, result.kind === 'missed');
           if (result.kind === 'skipped') {
             this.deps.hub.emit('onSkip', { task: definition.name, scheduledAt: new Date(fireMs), reason: result.reason, count: 1 });
           } else if (result.kind === 'won') {
@@ -245,6 +231,25 @@ export class FireRunner {
   /** Tells the onClaim listeners, if any: the event's payload is built per fire only for them. */
   private claimed(task: string, fireMs: number, result: 'won' | 'lost'): void {
     if (this.deps.hub.listens('onClaim')) this.deps.hub.emit('onClaim', { task, scheduledAt: new Date(fireMs), result });
+  }
+
+  /** Cluster scope, by hand: runs now on this replica unless overlap forbids it (or `force`). */
+  async triggerManually(task: ScheduledTask, force: boolean, retry: StoreRetryDeps): Promise<TriggerOutcome> {
+    const { overlap, name } = task.published.definition;
+    for (;;) {
+      const token = randomBytes(12).toString('hex');
+      const claim = await retryUntilStopped(retry, 'claimManual', () =>
+        this.deps.store.claimManual({ task: name, overlap, force, leaseTtlMs: this.deps.leaseTtlMs, token, instance: this.deps.instance }),
+      );
+      if (!claim) throw new SchedulerStateError('the scheduler stopped before the task could be triggered');
+      if (claim.kind === 'recovering') {
+        await this.deps.sleep(claim.retryInMs + 1, this.deps.stopping);
+        continue;
+      }
+      if (claim.kind === 'skipped') return { ran: false, reason: 'overlap' };
+      const result = await this.run(task, claim.storeNowMs, 'manual', claim.leased ? token : undefined);
+      return { ran: true, result };
+    }
   }
 
   /** Pod scope: every replica runs every fire; overlap is judged locally. */
@@ -301,7 +306,7 @@ export class FireRunner {
       if (result.error) record.error = result.error.message;
       if (result.status !== undefined) record.status = result.status;
       if (leaseToken) this.leases.release(leaseToken);
-      await this.persist(definition.name, [record], leaseToken === undefined ? undefined : { leaseToken, startedMs });
+      await this.recorder.persist(definition.name, [record], leaseToken === undefined ? undefined : { leaseToken, startedMs });
       const context: CompletionContext = {
         task: definition.name,
         scheduledAt: new Date(fireMs),
@@ -328,66 +333,6 @@ export class FireRunner {
       if (this.recording.get(definition.name) === handle.done) this.recording.delete(definition.name);
       this.runningByTask.set(definition.name, this.runningCount(definition.name) - 1);
       finish();
-    }
-  }
-
-  /**
-   * Records the fires nobody decided between the previous decided fire and this one (and this one
-   * too when it was itself missed). Only the replica that decided this fire does it, so each missed
-   * fire is counted once. Without a previous decision (new or lost store state) nothing is inferred.
-   */
-  private async recordMissed(task: ScheduledTask, previousMs: number | undefined, fireMs: number, includeFire: boolean): Promise<void> {
-    const name = task.published.definition.name;
-    const between =
-      previousMs === undefined
-        ? { count: 0, latest: [] as number[] }
-        : firesBetween(task.trigger, Math.max(previousMs, task.published.sinceMs - 1), fireMs, MISSED_HISTORY_ENTRIES);
-    const fires = includeFire ? [...between.latest, fireMs].slice(-MISSED_HISTORY_ENTRIES) : between.latest;
-    const count = between.count + (includeFire ? 1 : 0);
-    if (count === 0) return;
-    const records: RunRecord[] = fires.map((ms) => ({
-      task: name,
-      scheduledAt: new Date(ms).toISOString(),
-      startedAt: null,
-      durationMs: null,
-      outcome: 'missed',
-      attempts: 0,
-      replica: this.deps.replica,
-      trigger: 'schedule',
-    }));
-    this.deps.logger.warn('fires missed: no replica could start them within their deadline', {
-      task: name,
-      count,
-      latest: new Date(fires[fires.length - 1] ?? fireMs).toISOString(),
-    });
-    this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(fires[fires.length - 1] ?? fireMs), reason: 'missed', count });
-    await this.persist(name, records, undefined);
-  }
-
-  /** History is worth a few retries; after that the lease TTL frees the task anyway. */
-  private async persist(task: string, records: RunRecord[], run: { leaseToken: string; startedMs: number } | undefined): Promise<void> {
-    const endMs = this.deps.store.now();
-    let retrying = false;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.withTimeout('complete', () => this.deps.store.complete(task, records, run?.leaseToken, endMs, run?.startedMs));
-          return;
-        } catch (error) {
-          this.deps.hub.emit('onStoreError', 'complete', error as Error);
-          if (attempt >= 10) {
-            this.deps.logger.error('could not record a run in the store', { task, error: (error as Error).message });
-            return;
-          }
-          if (!retrying && run) {
-            retrying = true;
-            this.retryingCompletions++;
-          }
-          await this.deps.sleep(Math.min(100 * 2 ** attempt, 2_000));
-        }
-      }
-    } finally {
-      if (retrying) this.retryingCompletions--;
     }
   }
 

@@ -1,5 +1,5 @@
 import { whenAborted, type Sleep } from '../time.js';
-import type { ScheduledTask } from './fire-runner.js';
+import type { ScheduledTask } from './scheduled-task.js';
 import type { HomeReplicas } from './home-replica.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { SafetyNet } from './safety-net.js';

@@ -2,7 +2,7 @@ import type { DefinitionSet, PublishedTask } from '../definitions.js';
 import type { TaskHandler } from '../task.js';
 import { compileTrigger } from '../triggers/trigger.js';
 import type { FireQueue } from './fire-queue.js';
-import type { ScheduledTask } from './fire-runner.js';
+import type { ScheduledTask } from './scheduled-task.js';
 import type { Logger } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { ScheduledTask } from './fire-runner.js';
+import type { ScheduledTask } from './scheduled-task.js';
 import { verdictFor, type HomeStanding, type SafetyNetVerdict } from './home-progress.js';
 
 export interface Watched {

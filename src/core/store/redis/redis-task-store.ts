@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { digestOf, type DefinitionSet } from '../../definitions.js';
 import { systemClock, type Clock } from '../../time.js';
@@ -25,8 +24,11 @@ import { Batcher } from './batcher.js';
 import { ClaimAcknowledger, type ClaimAcks } from './claim-acks.js';
 import { ClockOffsetEstimator } from './clock-offset.js';
 import { RedisKeys } from './keys.js';
-import { LuaScript, type RedisClient } from './lua-script.js';
+import { parseChannelMessage, progressMessage } from './channel-messages.js';
+import type { RedisClient } from './lua-script.js';
 import { parseClaim, parseDefinitions, parsePause } from './replies.js';
+import { msOrBlank, scripts } from './scripts.js';
+import { StoreRecovery } from './store-recovery.js';
 
 export type { ClaimAcks } from './claim-acks.js';
 
@@ -51,20 +53,6 @@ export interface RedisTaskStoreOptions {
   claimAcks?: ClaimAcks;
 }
 
-const scripts = {
-  claim: LuaScript.load('claim'),
-  claimManual: LuaScript.load('claim-manual'),
-  renewLease: LuaScript.load('renew-lease'),
-  complete: LuaScript.load('complete'),
-  publish: LuaScript.load('publish'),
-  sync: LuaScript.load('sync'),
-  setPause: LuaScript.load('set-pause'),
-  restoreEpoch: LuaScript.load('restore-epoch'),
-  restoreDefinitions: LuaScript.load('restore-definitions'),
-  restoreTask: LuaScript.load('restore-task'),
-  restorePause: LuaScript.load('restore-pause'),
-};
-
 type Row = Array<string | Row>;
 
 /**
@@ -75,11 +63,6 @@ const CLAIM_BATCH = 100;
 const COMPLETE_BATCH = 250;
 /** Claim (and completion) batches a replica has sent and not yet had answered: enough to keep Redis busy. */
 const BATCHES_IN_FLIGHT = 4;
-
-/** A time for a script argument: whole ms, or '' when unknown. */
-function msOrBlank(ms: number | undefined): string | number {
-  return ms === undefined ? '' : Math.round(ms);
-}
 
 interface Completion {
   task: string;
@@ -97,18 +80,13 @@ export class RedisTaskStore implements TaskStore {
   readonly description: string;
   private readonly keys: RedisKeys;
   private readonly clock: Clock;
-  private readonly recoveryWindowMs: number;
+  private readonly recovery: StoreRecovery;
   private readonly acks: ClaimAcknowledger | undefined;
   private readonly offset = new ClockOffsetEstimator();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private subscriber: RedisClient | undefined;
   private openCount = 0;
-  private knownEpoch: string | undefined;
-  private handBackPending = false;
   private lastAnswerAt = performance.now();
-  private handingBack: Promise<void> | undefined;
-  private recovery: Promise<void> | undefined;
-  private recoverySource: () => RecoverySnapshot = () => ({ set: undefined, decided: [], pauses: [], leases: [], released: [] });
   private readonly claims = new Batcher<ClaimRequest, ClaimResult>((batch) => this.claimBatch(batch), CLAIM_BATCH, BATCHES_IN_FLIGHT);
   private readonly completions = new Batcher<Completion, void>((batch) => this.completeBatch(batch), COMPLETE_BATCH, BATCHES_IN_FLIGHT);
 
@@ -118,15 +96,15 @@ export class RedisTaskStore implements TaskStore {
   ) {
     this.keys = new RedisKeys(options.scheduler ?? 'default');
     this.clock = options.clock ?? systemClock;
-    this.recoveryWindowMs = options.recoveryWindowMs ?? 5_000;
     this.acks = options.claimAcks ? new ClaimAcknowledger(redis, this.keys, this.clock, options.claimAcks) : undefined;
+    this.recovery = new StoreRecovery(redis, this.keys, options.recoveryWindowMs ?? 5_000, this.acks);
     // After any reconnection, hand back what this replica knows (all merges are monotonic): a server
     // restored from an older snapshot, or a promoted replica that lagged, keeps its epoch marker
     // but may have lost recent decisions.
     let connectedOnce = false;
     redis.on('ready', () => {
       this.acks?.connected();
-      if (connectedOnce) this.handBackPending = true;
+      if (connectedOnce) this.recovery.reconnected();
       connectedOnce = true;
     });
     this.description = `redis (scheduler "${this.keys.scheduler}")`;
@@ -163,13 +141,13 @@ export class RedisTaskStore implements TaskStore {
   }
 
   setRecoverySource(source: () => RecoverySnapshot): void {
-    this.recoverySource = source;
+    this.recovery.source = source;
   }
 
   async sync(beat?: Heartbeat): Promise<SyncState> {
     // After a reconnection the beat must not land before what this replica knows: a lease whose
     // release a failover lost would look held by a live replica, and fires would skip behind it.
-    await this.handBackIfPending();
+    await this.recovery.handBackIfPending();
     const k = this.keys;
     const sent = this.clock.now();
     const reply = (await this.answered(scripts.sync.run(
@@ -187,12 +165,12 @@ export class RedisTaskStore implements TaskStore {
     const received = this.clock.now();
     const [epoch = '', generation = '0', pauseSeq = '0', seconds = '0', micros = '0', ...pairs] = reply;
     this.offset.add(sent, received, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
-    if (epoch === '' || (this.knownEpoch !== undefined && epoch !== this.knownEpoch)) {
-      await this.recover();
+    if (this.recovery.epochLost(epoch)) {
+      await this.recovery.recover();
       return this.sync(beat);
     }
-    this.knownEpoch = epoch;
-    await this.handBackIfPending(); // the connection may have been re-established during this call
+    this.recovery.epochSeen(epoch);
+    await this.recovery.handBackIfPending(); // the connection may have been re-established during this call
     const members: Member[] = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) members.push({ instance: pairs[i] ?? '', sinceMs: Number(pairs[i + 1]) });
     members.sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
@@ -206,7 +184,7 @@ export class RedisTaskStore implements TaskStore {
   async publish(request: PublishRequest): Promise<PublishResult> {
     const k = this.keys;
     const pairs = request.tasks.flatMap((t) => [t.name, digestOf(t)]);
-    const reply = (await this.withRecovery(() =>
+    const reply = (await this.recovery.withRecovery(() =>
       scripts.publish.run(this.redis, [k.epoch, k.definitions], [request.version, request.contentDigest, JSON.stringify(request.tasks), k.channel, request.anchorMs, ...pairs]),
     )) as Row;
     const status = reply[0] as string;
@@ -226,7 +204,7 @@ export class RedisTaskStore implements TaskStore {
   private async claimBatch(requests: ClaimRequest[]): Promise<ClaimResult[]> {
     // After a reconnection (a failover to a replica that may lag), what this replica knows goes back
     // first: a claim reaching the new primary before it would find a decided fire undecided.
-    await this.handBackIfPending();
+    await this.recovery.handBackIfPending();
     const k = this.keys;
     const keys = [k.epoch, k.definitions, k.pauses, k.members, k.liveness];
     const args: Array<string | number> = [];
@@ -235,16 +213,16 @@ export class RedisTaskStore implements TaskStore {
       args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0', r.catchUp ? '1' : '0');
     }
     const connection = this.acks?.connection ?? 0;
-    const replies = (await this.answered(this.withRecovery(() => scripts.claim.run(this.redis, keys, args)))) as string[][];
+    const replies = (await this.answered(this.recovery.withRecovery(() => scripts.claim.run(this.redis, keys, args)))) as string[][];
     await this.acks?.afterClaims(connection, replies.map((reply) => reply[0] ?? ''));
     return requests.map((request, i) => parseClaim(replies[i] ?? [], request.scheduledMs));
   }
 
   async claimManual(request: ManualClaimRequest): Promise<ManualClaimResult> {
-    await this.handBackIfPending();
+    await this.recovery.handBackIfPending();
     const connection = this.acks?.connection ?? 0;
     const k = this.keys;
-    const reply = (await this.withRecovery(() =>
+    const reply = (await this.recovery.withRecovery(() =>
       scripts.claimManual.run(
         this.redis,
         [k.epoch, k.lease(request.task), k.taskState(request.task)],
@@ -282,7 +260,7 @@ export class RedisTaskStore implements TaskStore {
 
   async setPaused(task: string, paused: boolean): Promise<PauseState> {
     const k = this.keys;
-    const reply = (await this.withRecovery(() =>
+    const reply = (await this.recovery.withRecovery(() =>
       scripts.setPause.run(this.redis, [k.epoch, k.pauses, k.pauseSeq], [task, paused ? '1' : '0', k.channel]),
     )) as string[];
     return { paused, seq: Number(reply[1]) };
@@ -304,18 +282,11 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async announceProgress(progress: Progress): Promise<void> {
-    const { instance, throughMs, viewDigest, viewSinceMs, tasksDigest } = progress;
-    await this.redis.publish(this.keys.channel, `p ${Math.round(throughMs)} ${viewDigest} ${Math.round(viewSinceMs)} ${tasksDigest} ${instance}`);
+    await this.redis.publish(this.keys.channel, progressMessage(progress));
   }
 
   private onMessage(message: string): void {
-    let event: StoreEvent;
-    if (message === 'pause') event = { type: 'pause' };
-    else if (message === 'members') event = { type: 'members' };
-    else if (message.startsWith('p ')) {
-      const [, throughMs = '', viewDigest = '', viewSinceMs = '', tasksDigest = '', ...instance] = message.split(' ');
-      event = { type: 'progress', progress: { instance: instance.join(' '), throughMs: Number(throughMs), viewDigest, viewSinceMs: Number(viewSinceMs), tasksDigest } };
-    } else event = { type: 'definitions', generation: Number(message.split(':')[1] ?? 0) };
+    const event = parseChannelMessage(message);
     for (const listener of this.listeners) listener(event);
   }
 
@@ -328,74 +299,5 @@ export class RedisTaskStore implements TaskStore {
     const value = await reply;
     this.lastAnswerAt = performance.now();
     return value;
-  }
-
-  /** Runs a script; if Redis answers that it lost its state, restores it and runs the script again. */
-  private async withRecovery(call: () => Promise<unknown>): Promise<unknown> {
-    const reply = await call();
-    if (!Array.isArray(reply) || reply[0] !== 'reset') return reply;
-    await this.recover();
-    return call();
-  }
-
-  /** One recovery at a time per replica; concurrent callers share it. */
-  private recover(): Promise<void> {
-    this.recovery ??= this.restore().finally(() => (this.recovery = undefined));
-    return this.recovery;
-  }
-
-  private async restore(): Promise<void> {
-    const epochId = randomBytes(6).toString('hex');
-    const epoch = (await scripts.restoreEpoch.run(this.redis, [this.keys.epoch], [epochId, this.recoveryWindowMs])) as string;
-    await this.handBack(false);
-    // Only once everything is handed back: a failed step makes the next heartbeat try again.
-    this.knownEpoch = epoch;
-  }
-
-  /** One hand-back at a time; every caller waits for it, and a failed one is tried again by the next. */
-  private async handBackIfPending(): Promise<void> {
-    if (this.handBackPending && !this.handingBack) {
-      this.handBackPending = false;
-      this.handingBack = this.handBack(true)
-        .catch((error: unknown) => {
-          this.handBackPending = true;
-          throw error;
-        })
-        .finally(() => (this.handingBack = undefined));
-    }
-    if (this.handingBack) await this.handingBack;
-  }
-
-  /**
-   * Merges what this replica knows into the store; every step keeps whichever is newer. After a mere
-   * reconnection with acknowledged claims, fires this replica only saw decided by others stay out:
-   * it may have seen them on a replaced primary, where a claim nobody acknowledged (and nobody ran)
-   * looks decided; every acknowledged decision is on the new primary already.
-   */
-  private async handBack(reconnected: boolean): Promise<void> {
-    const k = this.keys;
-    const snapshot = this.recoverySource();
-    const steps: Array<Promise<unknown>> = [];
-    const set = snapshot.set;
-    if (set) {
-      const triples = set.tasks.flatMap((t) => [t.definition.name, t.digest, t.sinceMs]);
-      const body = JSON.stringify(set.tasks.map((t) => t.definition));
-      steps.push(
-        scripts.restoreDefinitions.run(this.redis, [k.definitions], [set.version, set.generation, set.digest, set.publishedAtMs, body, ...triples]),
-      );
-    }
-    const decided = reconnected && this.acks ? snapshot.decided.filter((d) => d.token !== '') : snapshot.decided;
-    for (const d of decided) steps.push(scripts.restoreTask.run(this.redis, [k.taskState(d.task)], [d.scheduledMs, d.token]));
-    for (const l of snapshot.leases) {
-      steps.push(scripts.renewLease.run(this.redis, [k.lease(l.task), k.taskState(l.task)], [l.token, l.ttlMs, l.instance, msOrBlank(l.startedMs)]));
-    }
-    // A release the failover lost would hold the task for the rest of the lease TTL: release again.
-    for (const r of snapshot.released) {
-      steps.push(scripts.complete.run(this.redis, [k.taskState(r.task), k.lease(r.task), k.history(r.task)], [HISTORY_LIMIT, r.token, Math.round(r.endedMs), msOrBlank(r.startedMs), 0]));
-    }
-    for (const p of snapshot.pauses) {
-      steps.push(scripts.restorePause.run(this.redis, [k.pauses, k.pauseSeq], [p.task, p.state.paused ? '1' : '0', p.state.seq]));
-    }
-    await Promise.all(steps);
   }
 }
