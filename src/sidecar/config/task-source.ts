@@ -1,6 +1,6 @@
 import { ConfigWatcher } from './config-watcher.js';
 import type { LoadContext } from './task-file.js';
-import { loadTaskSources, type LoadedTasks } from './task-sources.js';
+import { readTaskTexts, TaskTextsParser, type LoadedTasks } from './task-sources.js';
 
 /**
  * Where task definitions come from: mounted files (below), or annotated ConfigMaps through the API
@@ -27,6 +27,7 @@ export class FileTaskSource implements TaskSource {
   readonly description: string;
   readonly startsWithInvalidDefinitions = false;
   private watcher: ConfigWatcher | undefined;
+  private readonly parser = new TaskTextsParser();
 
   constructor(
     private readonly paths: string[],
@@ -41,7 +42,8 @@ export class FileTaskSource implements TaskSource {
   }
 
   load(context: LoadContext): LoadedTasks {
-    return loadTaskSources(this.paths, context);
+    const read = readTaskTexts(this.paths);
+    return this.parser.merge(read.texts, context, read.version, read.problems);
   }
 
   problem(): undefined {

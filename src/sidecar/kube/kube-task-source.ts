@@ -2,7 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../core/scheduler/types.js';
 import type { LoadContext } from '../config/task-file.js';
 import type { TaskSource } from '../config/task-source.js';
-import { mergeTaskTexts, type LoadedTasks } from '../config/task-sources.js';
+import { TaskTextsParser, type LoadedTasks } from '../config/task-sources.js';
 import { ConfigMapSource } from './configmap-source.js';
 
 // `run --kube` imports this module (and through it @kubernetes/client-node) on demand only.
@@ -19,6 +19,7 @@ export class KubeTaskSource implements TaskSource {
   readonly description: string;
   readonly startsWithInvalidDefinitions = true;
   private readonly source: ConfigMapSource;
+  private readonly parser = new TaskTextsParser();
 
   constructor(kubeConfig: KubeConfig, namespace: string, scheduler: string, logger: Logger) {
     this.description = `ConfigMaps annotated taskino.io/scheduler=${scheduler} in namespace ${namespace}`;
@@ -34,7 +35,7 @@ export class KubeTaskSource implements TaskSource {
       file: `configmap/${name}`,
       message: 'holds no .yaml, .yml or .json key: annotated ConfigMaps must contain task files (delete or un-annotate it to remove its tasks)',
     }));
-    return mergeTaskTexts(this.source.texts(), context, this.source.version(), problems);
+    return this.parser.merge(this.source.texts(), context, this.source.version(), problems);
   }
 
   problem(): string | undefined {
