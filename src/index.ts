@@ -10,4 +10,4 @@ export { RedisTaskStore, type RedisTaskStoreOptions } from './core/store/redis/r
 export type { TaskStore, RunRecord, RunOutcome, PauseState, ClaimResult, ClaimRequest } from './core/store/task-store.js';
 export type { DefinitionSet, TaskDefinition, PublishedTask } from './core/definitions.js';
 export * from './core/errors.js';
-export { systemClock, systemSleep, skewedClock, type Clock, type Sleep } from './core/time.js';
+export { monotonicClock, systemClock, systemSleep, skewedClock, type Clock, type Sleep } from './core/time.js';

@@ -12,6 +12,13 @@ export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 export const systemClock: Clock = { now: () => Date.now() };
 
 /**
+ * The system clock as it read when the process started, advanced by the monotonic clock since. A
+ * step of the system clock (an NTP correction, a VM resumed) does not move it: a store that measures
+ * its offset to a server clock on this base keeps the server's time between two measurements.
+ */
+export const monotonicClock: Clock = { now: () => performance.timeOrigin + performance.now() };
+
+/**
  * Calls `callback` once `signal` aborts; returns the unsubscribe. Thousands of sleeping claims and
  * runs wait on the same few signals, and an EventTarget listener is costly to add (Node checks for
  * duplicates, linear in the listeners already there): one listener per signal fans out to a Set.

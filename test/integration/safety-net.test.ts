@@ -132,4 +132,43 @@ describe('home replicas and the safety net', () => {
     for (let at = Math.ceil(from / 200) * 200; at < to; at += 200) if (runs.get(String(at)) !== 1) missing.push(at);
     expect(missing).toEqual([]);
   });
+
+  it('a step of the system clock changes nothing: the home runs every fire on time, and the offset shows the step', async () => {
+    const runs = new Map<number, Array<{ replica: string; latenessMs: number }>>();
+    const replicas: DistributedScheduler[] = [];
+    for (const id of ['a', 'b']) {
+      // No clock given: the store keeps time on the monotonic clock, as in production.
+      const { s } = redis.replica(id, { scheduler: 'step', recoveryWindowMs: 0 });
+      const every = Triggers.periodOf(new Date(0), undefined, 0.2);
+      s.register(every, new Task('tick', async (ctx) => {
+        const at = ctx.scheduledAt.getTime();
+        runs.set(at, [...(runs.get(at) ?? []), { replica: ctx.replica, latenessMs: performance.timeOrigin + performance.now() - at }]);
+      }, { deadlineMs: 1_000 }));
+      replicas.push(s);
+    }
+    for (const s of replicas) await s.start();
+    await delay(1_500);
+    const home = (await replicas[0]!.history('tick', 1))[0]!.replica;
+    const from = Date.now();
+    const systemNow = Date.now;
+    // An NTP step on this host: 20 s forward for 2 s, then back. Before its next offset measurement a
+    // store on the system clock would take fires 20 s ahead as due, and the last 20 s as given up.
+    Date.now = () => systemNow() + 20_000;
+    let offsetDuringStep: number;
+    try {
+      await delay(1_200); // past a heartbeat: the offset is measured during the step
+      offsetDuringStep = replicas[0]!.clockOffsetMs();
+      await delay(800);
+    } finally {
+      Date.now = systemNow;
+    }
+    await delay(1_500);
+    const to = Date.now() - 500;
+    const window: number[] = [];
+    for (let at = Math.ceil(from / 200) * 200; at < to; at += 200) window.push(at);
+    expect(window.filter((at) => runs.get(at)?.length !== 1)).toEqual([]);
+    expect(window.filter((at) => runs.get(at)![0]!.replica !== home)).toEqual([]);
+    expect(Math.max(...window.map((at) => runs.get(at)![0]!.latenessMs))).toBeLessThan(250);
+    expect(Math.abs(offsetDuringStep - 20_000)).toBeLessThan(200);
+  });
 });

@@ -1,6 +1,6 @@
 import { Cluster } from 'ioredis';
 import { digestOf, type DefinitionSet } from '../../definitions.js';
-import { systemClock, type Clock } from '../../time.js';
+import { monotonicClock, systemClock, type Clock } from '../../time.js';
 import {
   HISTORY_LIMIT,
   type ClaimRequest,
@@ -35,7 +35,13 @@ export type { ClaimAcks } from './claim-acks.js';
 export interface RedisTaskStoreOptions {
   /** Groups the replicas that share schedules; every key lives under it. Default "default". */
   scheduler?: string;
-  /** Local clock; the store's time is this minus the measured offset to Redis TIME. Default: system clock. */
+  /**
+   * Local clock; the store's time is this minus its offset to Redis TIME, measured at every
+   * heartbeat. Default: the monotonic clock (monotonicClock), so that a step of the system clock
+   * between two measurements cannot make this replica think fires are due, or past their
+   * deadline, seconds before or after they are. The reported offset (clockOffsetMs) is still the
+   * system clock's.
+   */
   clock?: Clock;
   /**
    * After Redis lost its state, how long no fire is claimed while live replicas hand back what they
@@ -80,6 +86,8 @@ export class RedisTaskStore implements TaskStore {
   readonly description: string;
   private readonly keys: RedisKeys;
   private readonly clock: Clock;
+  /** The clock whose offset to Redis is reported: the system clock, unless one is given. */
+  private readonly reportedClock: Clock;
   private readonly recovery: StoreRecovery;
   private readonly acks: ClaimAcknowledger | undefined;
   private readonly offset = new ClockOffsetEstimator();
@@ -95,7 +103,8 @@ export class RedisTaskStore implements TaskStore {
     options: RedisTaskStoreOptions = {},
   ) {
     this.keys = new RedisKeys(options.scheduler ?? 'default');
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? monotonicClock;
+    this.reportedClock = options.clock ?? systemClock;
     this.acks = options.claimAcks ? new ClaimAcknowledger(redis, this.keys, this.clock, options.claimAcks) : undefined;
     this.recovery = new StoreRecovery(redis, this.keys, options.recoveryWindowMs ?? 5_000, this.acks);
     // After any reconnection, hand back what this replica knows (all merges are monotonic): a server
@@ -132,7 +141,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   clockOffsetMs(): number {
-    return this.offset.offsetMs;
+    return this.reportedClock === this.clock ? this.offset.offsetMs : Math.round(this.reportedClock.now() - this.now());
   }
 
   onEvent(listener: (event: StoreEvent) => void): () => void {
