@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Task, Triggers, type SkipContext } from '../../src/index.js';
+import { Task, Triggers, UnknownTaskError, type SkipContext } from '../../src/index.js';
 import { RedisServer } from '../support/redis-server.js';
 import { readLedger, ReplicaProcess } from '../support/replica-process.js';
 import { gridFires, Ledger, ReplicaSet } from '../support/replicas.js';
@@ -30,6 +30,27 @@ function fresh(): { set: ReplicaSet; name: string } {
 const every = (ms: number) => Triggers.periodOf(new Date(0), undefined, ms / 1000);
 
 describe('recovery', () => {
+  it('a manual trigger while Redis recovers its state runs once the window ends; one for a task removed meanwhile is refused', async () => {
+    const { set } = fresh();
+    const r = set.create('a', { store: { recoveryWindowMs: 1_500 } });
+    const ran: string[] = [];
+    const hourly = every(3_600_000);
+    r.scheduler.register(hourly, new Task('job', () => void ran.push('job')));
+    r.scheduler.register(hourly, new Task('other', () => void ran.push('other')));
+    await r.scheduler.start();
+
+    await server.restart(); // Redis comes back empty: the next call starts a recovery window
+    const job = r.scheduler.triggerTask('job');
+    const other = r.scheduler.triggerTask('other');
+    const otherRefused = expect(other).rejects.toBeInstanceOf(UnknownTaskError);
+    await delay(300);
+    expect(ran).toEqual([]); // nothing runs while the replicas hand back what they know
+    await r.scheduler.reload([{ trigger: hourly, task: new Task('job', () => void ran.push('job')) }], 2);
+    expect(await job).toMatchObject({ ran: true });
+    await otherRefused;
+    expect(ran).toEqual(['job']);
+  });
+
   it('a fire won before Redis lost its state cannot be won again: the winner hands it back during the recovery window', async () => {
     const { name } = fresh();
     const a = replicas.create('a', { store: { recoveryWindowMs: 500 } }).store;

@@ -223,14 +223,19 @@ export class DistributedScheduler {
 
   /** Runs a task now: on this replica, once across the cluster (or just here for pod scope). */
   async triggerTask(name: string, options: TriggerOptions = {}): Promise<TriggerOutcome> {
-    const task = this.scheduled.get(name);
-    if (!task || this.phase !== 'running') throw new UnknownTaskError(name);
     const force = options.force ?? false;
-    if (task.published.definition.scope === 'pod') {
-      const result = await this.runner.runLocally(task, this.store.now(), 'manual', force);
-      return result ? { ran: true, result } : { ran: false, reason: 'overlap' };
+    for (;;) {
+      // Looked up on every pass: a reload may change or remove the task while the store recovers.
+      const task = this.scheduled.get(name);
+      if (!task || this.phase !== 'running') throw new UnknownTaskError(name);
+      if (task.published.definition.scope === 'pod') {
+        const result = await this.runner.runLocally(task, this.store.now(), 'manual', force);
+        return result ? { ran: true, result } : { ran: false, reason: 'overlap' };
+      }
+      const outcome = await this.runner.triggerManually(task, force);
+      if (!('retryInMs' in outcome)) return outcome;
+      await this.sleep(outcome.retryInMs + 1, this.stopping.signal);
     }
-    return this.runner.triggerManually(task, force, this.retryDeps());
   }
 
   async pause(name: string): Promise<PauseState> {

@@ -9,7 +9,7 @@ import type { ListenerHub } from './listener-hub.js';
 import { runAttempts } from './run-attempts.js';
 import { RunRecorder } from './run-recorder.js';
 import { giveUpAtOf, turnOf, type ScheduledTask } from './scheduled-task.js';
-import { retryUntilStopped, type StoreRetryDeps } from './store-retry.js';
+import { retryUntilStopped } from './store-retry.js';
 import type { CompletionContext, Logger, TriggerOutcome } from './types.js';
 
 export interface FireRunnerDeps {
@@ -233,23 +233,22 @@ export class FireRunner {
     if (this.deps.hub.listens('onClaim')) this.deps.hub.emit('onClaim', { task, scheduledAt: new Date(fireMs), result });
   }
 
-  /** Cluster scope, by hand: runs now on this replica unless overlap forbids it (or `force`). */
-  async triggerManually(task: ScheduledTask, force: boolean, retry: StoreRetryDeps): Promise<TriggerOutcome> {
+  /**
+   * Cluster scope, by hand: runs now on this replica unless overlap forbids it (or `force`). While
+   * the store recovers its lost state it answers when to ask again, and the caller decides whether
+   * to (the task may have changed or gone meanwhile).
+   */
+  async triggerManually(task: ScheduledTask, force: boolean): Promise<TriggerOutcome | { retryInMs: number }> {
     const { overlap, name } = task.published.definition;
-    for (;;) {
-      const token = randomBytes(12).toString('hex');
-      const claim = await retryUntilStopped(retry, 'claimManual', () =>
-        this.deps.store.claimManual({ task: name, overlap, force, leaseTtlMs: this.deps.leaseTtlMs, token, instance: this.deps.instance }),
-      );
-      if (!claim) throw new SchedulerStateError('the scheduler stopped before the task could be triggered');
-      if (claim.kind === 'recovering') {
-        await this.deps.sleep(claim.retryInMs + 1, this.deps.stopping);
-        continue;
-      }
-      if (claim.kind === 'skipped') return { ran: false, reason: 'overlap' };
-      const result = await this.run(task, claim.storeNowMs, 'manual', claim.leased ? token : undefined);
-      return { ran: true, result };
-    }
+    const token = randomBytes(12).toString('hex');
+    const claim = await retryUntilStopped(this.deps, 'claimManual', () =>
+      this.deps.store.claimManual({ task: name, overlap, force, leaseTtlMs: this.deps.leaseTtlMs, token, instance: this.deps.instance }),
+    );
+    if (!claim) throw new SchedulerStateError('the scheduler stopped before the task could be triggered');
+    if (claim.kind === 'recovering') return { retryInMs: claim.retryInMs };
+    if (claim.kind === 'skipped') return { ran: false, reason: 'overlap' };
+    const result = await this.run(task, claim.storeNowMs, 'manual', claim.leased ? token : undefined);
+    return { ran: true, result };
   }
 
   /** Pod scope: every replica runs every fire; overlap is judged locally. */

@@ -186,7 +186,7 @@ export interface TaskStore {
   close(): Promise<void>;
   /** The store's clock, estimated locally (local clock minus the measured offset). */
   now(): number;
-  /** The system clock (or the clock the store was given) minus the store's clock, in ms, as last measured. */
+  /** The system clock (or the clock the store was given) now, minus the store's clock as estimated now, in ms. */
   clockOffsetMs(): number;
   /** Pushes `progress` to the other replicas (best effort: their safety-net claims cover a loss). */
   announceProgress(progress: Progress): Promise<void>;
