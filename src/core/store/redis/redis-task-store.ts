@@ -141,7 +141,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   clockOffsetMs(): number {
-    return this.reportedClock === this.clock ? this.offset.offsetMs : Math.round(this.reportedClock.now() - this.now());
+    return Math.round(this.reportedClock.now() - this.now());
   }
 
   onEvent(listener: (event: StoreEvent) => void): () => void {
