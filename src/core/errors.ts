@@ -37,6 +37,13 @@ export class UnknownTaskError extends TaskinoError {
   }
 }
 
+/** The task is published, but this replica cannot run it (the others do); `reason` says why. */
+export class TaskNotRunHereError extends TaskinoError {
+  constructor(name: string, reason: string) {
+    super('TASK_NOT_RUN_HERE', `task "${name}" is ${reason.startsWith('not run') ? '' : 'not run on this replica: '}${reason}`);
+  }
+}
+
 export class SchedulerStateError extends TaskinoError {
   constructor(message: string) {
     super('SCHEDULER_STATE', message);
@@ -68,5 +75,25 @@ export class UnacknowledgedClaimError extends TaskinoError {
       'UNACKNOWLEDGED_CLAIM',
       `a claim was acknowledged by ${acked} of the ${wanted} Redis replicas required, and ${reason}; the claim is retried on the new primary`,
     );
+  }
+}
+
+/** A store answered something this version of taskino does not know how to read. */
+export class StoreReplyError extends TaskinoError {
+  constructor(operation: string, reply: unknown) {
+    super('STORE_REPLY', `store operation "${operation}" answered ${JSON.stringify(reply).slice(0, 200)}, which this version of taskino cannot read`);
+  }
+}
+
+/**
+ * The store holds, for one task, state that taskino cannot read: a key of another type (another
+ * program sharing the Redis, or junk written by hand) or a field it cannot parse. Only that task is
+ * affected; fixing or deleting the key lets it run again.
+ */
+export class StoreStateError extends TaskinoError {
+  readonly key: string;
+  constructor(operation: string, key: string, reason: string) {
+    super('STORE_BAD_STATE', `store operation "${operation}" cannot read ${key}: ${reason}; fix or delete that key (taskino recreates it)`);
+    this.key = key;
   }
 }

@@ -13,7 +13,10 @@ export interface TaskRunContext {
   /** 1 for the first attempt; retries reuse the fire's identity with a higher attempt. */
   attempt: number;
   trigger: FireTrigger;
-  /** `<task>@<scheduled ISO time>`: the same on every attempt and every replica. */
+  /**
+   * `<task>@<scheduled ISO time>`: the same on every attempt and every replica. A manual run has a
+   * key of its own, `<task>@<ISO time>/manual-<random>`, that no other run shares.
+   */
   idempotencyKey: string;
   replica: string;
   /** Aborted when the attempt times out or the scheduler shuts down. */

@@ -96,6 +96,13 @@ describe('chaos accounting', () => {
     expect(dead.unexplained[0]).toMatchObject({ task: 'c-0', near: ['kill'] });
   });
 
+  it('fires held back by an outage until their next fire was due are coalesced (only the latest runs); without a later run they are unexplained', () => {
+    const outages: Array<[number, number]> = [[s(0) - 200, s(3)]];
+    const row = account(input({ to: s(4), outages, ledger: [request('c-0', s(4), 1, s(3) + 300)] }));
+    expect(row).toMatchObject({ expected: 5, ranOnce: 1, overlapSkips: 4, overlapSkipsAfterOutage: 4, unexplainedMisses: 0 });
+    expect(account(input({ to: s(4), outages }))).toMatchObject({ overlapSkipsAfterOutage: 0, unexplainedMisses: 5 });
+  });
+
   it('overlapping runs of the overlap-skip task are counted', () => {
     const slow = (start: number, end: number): LedgerEntry => ({ task: 'slow', scheduledMs: start, attempt: 1, trigger: 'schedule', startMs: start, endMs: end });
     expect(account(input({ ledger: [request('c-0', s(0)), slow(s(0), s(0) + 1500), slow(s(1), s(1) + 1500)] })).overlaps).toBe(1);

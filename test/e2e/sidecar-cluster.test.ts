@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SidecarProcess } from '../support/cli.js';
+import { runCli, SidecarProcess } from '../support/cli.js';
 import { CountingApp } from '../support/counting-app.js';
 import { RedisServer } from '../support/redis-server.js';
 import { delay, waitFor } from '../support/wait.js';
@@ -81,6 +81,46 @@ describe('taskino run: three replicas on one Redis (real binaries)', () => {
     } finally {
       await Promise.all(sidecars.map((s) => s.stop()));
       await Promise.all(apps.map((a) => a.stop()));
+    }
+  }, 60_000);
+});
+
+describe('taskino run: a replica that lacks a task\'s environment variable', () => {
+  it('runs none of its fires (the replica that has it runs them all, with the value), and says so once in the log and in `taskino list`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskino-env-'));
+    const older = join(dir, 'old.yaml');
+    const newer = join(dir, 'new.yaml');
+    writeFileSync(older, 'tasks:\n  - {name: plain, every: 1s, http: {path: /ok}}\n');
+    writeFileSync(
+      newer,
+      'tasks:\n  - {name: plain, every: 1s, http: {path: /ok}}\n  - {name: secret, every: 1s, http: {path: /ok, headers: {Authorization: "Bearer ${ONLY_R3}"}}}\n',
+    );
+    utimesSync(older, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000)); // the rollout's new file is the newer version
+    const app = await CountingApp.start();
+    const args = (config: string, i: number) => ['--config', config, '--redis', redis.url, '--scheduler', 'env-rollout', '--app-url', app.url, '--http-port', '0', '--admin-socket', join(dir, `a${i}.sock`)];
+    const withSecret = SidecarProcess.start('with-secret', args(newer, 1), { ONLY_R3: 'sesame' });
+    const without = SidecarProcess.start('without', args(older, 2));
+    try {
+      await Promise.all([withSecret, without].map((s) => s.waitForLog((l) => l.msg === 'taskino is running')));
+      await without.waitForLog((l) => l.msg === 'definition set switched' || l.msg === 'adopted newer definitions published by another replica');
+      const from = Date.now() + 1_000;
+      await delay(6_000);
+      const to = Date.now() - 1_500;
+      const calls = app.callsOf('secret');
+      expect(calls.map((c) => c.authorization).filter((a) => a !== 'Bearer sesame')).toEqual([]); // was 'Bearer ' from the replica without it
+      const fires: number[] = [];
+      for (let t = Math.ceil(from / 1000) * 1000; t <= to; t += 1000) fires.push(t);
+      expect(fires.filter((t) => calls.filter((c) => Date.parse(c.scheduled) === t).length !== 1)).toEqual([]);
+      const told = without.logs.filter((l) => l.msg === 'cannot run a published task on this replica');
+      expect(told).toHaveLength(1);
+      expect(String(told[0]!.error)).toContain('${ONLY_R3}');
+      const list = await runCli(['list', '--admin-socket', join(dir, 'a2.sock')]);
+      expect(list.code).toBe(0);
+      expect(list.stdout).toMatch(/^secret .*needs \$\{ONLY_R3\}, which this replica's environment lacks/m);
+      expect(list.stdout).toMatch(/^plain /m);
+    } finally {
+      await Promise.all([withSecret.stop(), without.stop()]);
+      await app.stop();
     }
   }, 60_000);
 });

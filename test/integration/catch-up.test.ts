@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RedisTaskStore, Task, Triggers, type DistributedScheduler } from '../../src/index.js';
+import { RedisTaskStore, Task, Triggers, type DistributedScheduler, type Overlap } from '../../src/index.js';
 import type { TaskDefinition } from '../../src/core/definitions.js';
 import { privateRedis } from '../support/private-redis.js';
 import { beating as beatingLoop, publishOne } from '../support/store-replica.js';
@@ -91,32 +91,34 @@ describe('a scheduler catching up', () => {
   const tick = Triggers.periodOf(new Date(0), undefined, 0.2);
 
   /** Starts a scheduler with the task "tick"; records the scheduled time of every run. */
-  async function replica(scheduler: string, id: string, ran: number[]): Promise<DistributedScheduler> {
+  async function replica(scheduler: string, id: string, ran: number[], overlap: Overlap, skipped: number[] = []): Promise<DistributedScheduler> {
     const { s } = redis.replica(id, { scheduler, recoveryWindowMs: 0 });
-    s.register(tick, new Task('tick', async (ctx) => void ran.push(ctx.scheduledAt.getTime()), { deadlineMs: 30_000 }));
+    s.register(tick, new Task('tick', async (ctx) => void ran.push(ctx.scheduledAt.getTime()), { deadlineMs: 30_000, overlap }));
+    s.addListener({ onSkip: (c) => void (c.reason === 'overlap' && skipped.push(c.scheduledAt.getTime())) });
     await s.start();
     return s;
   }
 
   /** Runs a replica for a few fires, stops it, leaves the task undecided for 5 fires, then starts another. */
-  async function gap(scheduler: string, othersUp: boolean) {
+  async function gap(scheduler: string, othersUp: boolean, overlap: Overlap = 'allow') {
     const ran: number[] = [];
-    const first = await replica(scheduler, 'first', ran);
+    const skipped: number[] = [];
+    const first = await replica(scheduler, 'first', ran, overlap);
     await waitFor(() => ran.length >= 2, { timeoutMs: 3_000, what: 'two runs' });
     // Another replica up but unable to claim (cut off, or its claims queued): its beat is all the store sees of it.
     const other = othersUp ? beating(store(scheduler), 'cut-off') : undefined;
     await first.stop();
     const lastBefore = Math.max(...ran);
     await delay(5 * 200 + 50);
-    const second = await replica(scheduler, 'second', ran);
+    const second = await replica(scheduler, 'second', ran, overlap, skipped);
     await waitFor(() => ran.some((ms) => ms > lastBefore + 6 * 200), { timeoutMs: 3_000, what: 'the second replica to be on time' });
     other?.stop();
     const history = await second.history('tick', 100);
     await second.stop();
-    return { ran, lastBefore, missed: history.filter((r) => r.outcome === 'missed').map((r) => Date.parse(r.scheduledAt)) };
+    return { ran, lastBefore, skipped, missed: history.filter((r) => r.outcome === 'missed').map((r) => Date.parse(r.scheduledAt)) };
   }
 
-  it('a replica starting while another is up runs every fire due inside its deadline, once each and oldest first', async () => {
+  it('overlap allow: a replica starting while another is up runs every fire due inside its deadline, once each and oldest first', async () => {
     const { ran, lastBefore, missed } = await gap('owed-scheduler', true);
     const after = ran.filter((ms) => ms > lastBefore);
     const expected = Array.from({ length: (Math.max(...after) - lastBefore) / 200 }, (_, i) => lastBefore + (i + 1) * 200);
@@ -124,8 +126,18 @@ describe('a scheduler catching up', () => {
     expect(missed).toEqual([]);
   });
 
+  it('promise 4: overlap skip never queues: a replica starting while another is up runs only the latest due fire, and skips the older ones as overlap (never missed)', async () => {
+    const { ran, lastBefore, missed, skipped } = await gap('owed-skip-scheduler', true, 'skip');
+    const after = ran.filter((ms) => ms > lastBefore);
+    const firstAfter = after[0]!;
+    expect(firstAfter - lastBefore).toBeGreaterThanOrEqual(5 * 200);
+    const older = Array.from({ length: (firstAfter - lastBefore) / 200 - 1 }, (_, i) => lastBefore + (i + 1) * 200);
+    expect(skipped.filter((ms) => ms < firstAfter).sort((a, b) => a - b)).toEqual(older);
+    expect(missed).toEqual([]);
+  });
+
   it('the first replica back after every replica was down runs only the latest due fire and records the older ones missed', async () => {
-    const { ran, lastBefore, missed } = await gap('down-scheduler', false);
+    const { ran, lastBefore, missed } = await gap('down-scheduler', false, 'skip');
     const after = ran.filter((ms) => ms > lastBefore);
     const firstAfter = after[0]!;
     expect(firstAfter - lastBefore).toBeGreaterThanOrEqual(5 * 200);

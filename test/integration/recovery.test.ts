@@ -81,7 +81,7 @@ describe('recovery', () => {
     const ledger = new Ledger();
     const rs = ['a', 'b', 'c'].map((id) => {
       const r = set.create(id, { store: { recoveryWindowMs: 800 } });
-      r.scheduler.register(every(250), new Task('tick', (ctx) => ledger.record(ctx), { deadlineMs: 10_000 }));
+      r.scheduler.register(every(250), new Task('tick', (ctx) => ledger.record(ctx), { deadlineMs: 10_000, overlap: 'allow' })); // every fire of the window runs after it
       r.scheduler.register(every(250), new Task('held', (ctx) => ledger.record(ctx)));
       r.scheduler.setVersion(7);
       return r;

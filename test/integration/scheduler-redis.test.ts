@@ -64,12 +64,12 @@ describe('DistributedScheduler on a real Redis', () => {
     expect(Math.min(...ledger.entries.map((e) => e.startedMs - e.scheduledMs))).toBeGreaterThanOrEqual(-5);
   });
 
-  it('loses no fire when Redis stops answering for less than the deadline', async () => {
+  it('promise 2: overlap allow loses no fire when Redis stops answering for less than the deadline (overlap skip runs the latest: fire-semantics.test.ts)', async () => {
     const set = freshReplicas();
     const ledger = new Ledger();
     for (const id of ['a', 'b']) {
       const r = set.create(id);
-      r.scheduler.register(every(200), new Task('tick', (ctx) => ledger.record(ctx), { deadlineMs: 8_000 }));
+      r.scheduler.register(every(200), new Task('tick', (ctx) => ledger.record(ctx), { deadlineMs: 8_000, overlap: 'allow' }));
       await r.scheduler.start();
     }
     await delay(600);

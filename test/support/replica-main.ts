@@ -14,7 +14,7 @@ export interface ReplicaConfig {
   leaseTtlMs?: number;
   pollIntervalMs?: number;
   recoveryWindowMs?: number;
-  tasks: Array<{ name: string; everyMs: number; deadlineMs?: number; runMs?: number; concurrent?: boolean }>;
+  tasks: Array<{ name: string; everyMs: number; deadlineMs?: number; runMs?: number; concurrent?: boolean; overlap?: 'skip' | 'allow' }>;
 }
 
 export interface LedgerLine {
@@ -47,7 +47,7 @@ for (const t of config.tasks) {
       if (t.runMs) await new Promise((r) => setTimeout(r, t.runMs));
       write({ event: 'end', task: t.name, scheduledMs: ctx.scheduledAt.getTime(), replica: config.replicaId, atMs: Date.now(), trigger: ctx.trigger });
     },
-    { deadlineMs: t.deadlineMs ?? 10_000, concurrent: t.concurrent ?? false },
+    { deadlineMs: t.deadlineMs ?? 10_000, concurrent: t.concurrent ?? false, overlap: t.overlap ?? 'skip' },
   );
   // Anchored at the epoch, so every process computes the same grid without publishing first.
   scheduler.register(Triggers.periodOf(new Date(0), undefined, t.everyMs / 1000), task);

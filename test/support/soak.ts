@@ -64,7 +64,8 @@ async function untilBetweenFires(t0: number, atMs: number, everyMs: number): Pro
  */
 export async function runSoak(server: RedisServer, plan: SoakPlan, scheduler = `soak-${Date.now()}`): Promise<SoakReport> {
   const dir = mkdtempSync(join(tmpdir(), 'taskino-soak-'));
-  const tasks = Array.from({ length: plan.tasks }, (_, i) => ({ name: `task-${i}`, everyMs: plan.everyMs, deadlineMs: 10_000 }));
+  // overlap allow: every fire inside an outage runs after it (overlap skip would run only the latest).
+  const tasks = Array.from({ length: plan.tasks }, (_, i) => ({ name: `task-${i}`, everyMs: plan.everyMs, deadlineMs: 10_000, overlap: 'allow' as const }));
   const config = (id: string) => ({ redisUrl: server.url, scheduler, replicaId: id, ledger: join(dir, `${id}.jsonl`), tasks });
   const ids = Array.from({ length: plan.processes }, (_, i) => `p${i + 1}`);
   const admin = server.client();

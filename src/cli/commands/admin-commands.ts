@@ -50,10 +50,22 @@ export async function listCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   const tasks = await adminCall<TaskSummary[]>(str(values, 'admin-socket')!, 'GET', '/v1/tasks');
   if (values.json) out(JSON.stringify(tasks));
   else {
+    // A NOTE column only when some task needs one (e.g. this replica cannot run it).
+    const noted = tasks.some((t) => t.notRunHere);
     out(
       table(
-        ['TASK', 'SCHEDULE', 'SCOPE', 'NEXT FIRE', 'LAST OUTCOME', 'LAST RUN', 'PAUSED', 'RUNNING'],
-        tasks.map((t) => [t.name, t.schedule, t.scope, relativeTime(t.nextFireAt), t.lastOutcome ?? '-', relativeTime(t.lastRunAt), t.paused ? 'yes' : 'no', String(t.running)]),
+        ['TASK', 'SCHEDULE', 'SCOPE', 'NEXT FIRE', 'LAST OUTCOME', 'LAST RUN', 'PAUSED', 'RUNNING', ...(noted ? ['NOTE'] : [])],
+        tasks.map((t) => [
+          t.name,
+          t.schedule,
+          t.scope,
+          relativeTime(t.nextFireAt),
+          t.lastOutcome ?? '-',
+          relativeTime(t.lastRunAt),
+          t.paused ? 'yes' : 'no',
+          String(t.running),
+          ...(noted ? [t.notRunHere ?? ''] : []),
+        ]),
       ),
     );
   }

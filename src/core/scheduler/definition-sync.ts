@@ -8,7 +8,7 @@ import type { FireQueue } from './fire-queue.js';
 import type { ScheduledTask } from './scheduled-task.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
-import { reconcileSchedule } from './schedule-table.js';
+import { reconcileSchedule, type UnrunnableTask } from './schedule-table.js';
 import type { Logger } from './types.js';
 
 type Offer = Map<string, { template: TriggerTemplate; task: Task }>;
@@ -24,6 +24,8 @@ export interface DefinitionSyncDeps {
   hub: ListenerHub;
   knowledge: ReplicaKnowledge;
   scheduled: Map<string, ScheduledTask>;
+  /** Published tasks this replica cannot run (see reconcileSchedule). */
+  unrunnable: Map<string, UnrunnableTask>;
   queue: FireQueue;
   /** Bound on one store call, in ms; a publish gets twice this. */
   storeTimeoutMs: number;
@@ -106,7 +108,7 @@ export class DefinitionSync {
     if (current && set.generation <= current.generation && set.digest === current.digest) return;
     if (current && set.generation < current.generation) return;
     knowledge.set = set;
-    reconcileSchedule(scheduled, queue, set, store.now(), (published) => this.handlerOf(published), logger);
+    reconcileSchedule(scheduled, this.deps.unrunnable, queue, set, store.now(), (published) => this.handlerOf(published), logger);
     this.deps.onApplied();
     if (current) this.deps.hub.emit('onReload', set);
   }

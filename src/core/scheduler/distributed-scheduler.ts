@@ -1,14 +1,15 @@
 import { setMaxListeners } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { digestOf, type DefinitionSet } from '../definitions.js';
-import { InvalidOptionError, SchedulerStateError, UnknownTaskError } from '../errors.js';
+import { digestOf, type DefinitionSet, type TaskDefinition } from '../definitions.js';
+import { InvalidOptionError, SchedulerStateError, TaskNotRunHereError, UnknownTaskError } from '../errors.js';
 import type { PauseState, RunRecord, TaskStore } from '../store/task-store.js';
 import type { Task } from '../task.js';
 import { withTimeout, type Sleep } from '../time.js';
-import type { TriggerTemplate } from '../triggers/trigger.js';
+import { compileTrigger, type TriggerTemplate } from '../triggers/trigger.js';
 import { FireQueue } from './fire-queue.js';
 import { FireRunner } from './fire-runner.js';
 import type { ScheduledTask } from './scheduled-task.js';
+import type { UnrunnableTask } from './schedule-table.js';
 import { HomeReplicas } from './home-replica.js';
 import { SafetyNet } from './safety-net.js';
 import { FireDispatcher } from './fire-dispatcher.js';
@@ -55,6 +56,7 @@ export class DistributedScheduler {
   private readonly beats: HeartbeatLoop;
   private readonly definitionSync: DefinitionSync;
   private readonly scheduled = new Map<string, ScheduledTask>();
+  private readonly unrunnable = new Map<string, UnrunnableTask>();
   private readonly queue = new FireQueue();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
@@ -144,6 +146,7 @@ export class DistributedScheduler {
       hub: this.hub,
       knowledge: this.knowledge,
       scheduled: this.scheduled,
+      unrunnable: this.unrunnable,
       queue: this.queue,
       storeTimeoutMs: this.storeTimeoutMs,
       handlerFor: resolved.handlerFor,
@@ -189,7 +192,12 @@ export class DistributedScheduler {
     this.store.setRecoverySource(() => this.knowledge.snapshot(this.store.now()));
     await this.store.open();
     this.unsubscribe = this.store.onEvent((event) => {
-      if (event.type !== 'progress') this.beats.pollSoon();
+      if (event.type === 'state-lost') {
+        this.logger.warn('the store lost its state (Redis restarted empty?): no fire is claimed during the recovery window while replicas hand back what they know', {
+          store: this.store.description,
+          recoveryWindowMs: event.recoveryWindowMs,
+        });
+      } else if (event.type !== 'progress') this.beats.pollSoon();
       else if (this.safetyNet.heard(event.progress, this.store.now())) this.dispatcher.homeWordChanged();
     });
     await retryUntilStopped(this.retryDeps(), 'publish', () => this.definitionSync.publish());
@@ -227,6 +235,8 @@ export class DistributedScheduler {
     for (;;) {
       // Looked up on every pass: a reload may change or remove the task while the store recovers.
       const task = this.scheduled.get(name);
+      const unrunnable = this.unrunnable.get(name);
+      if (unrunnable && this.phase === 'running') throw new TaskNotRunHereError(name, unrunnable.reason);
       if (!task || this.phase !== 'running') throw new UnknownTaskError(name);
       if (task.published.definition.scope === 'pod') {
         const result = await this.runner.runLocally(task, this.store.now(), 'manual', force);
@@ -247,21 +257,35 @@ export class DistributedScheduler {
   }
 
   async history(name: string, limit = 20): Promise<RunRecord[]> {
-    this.requireTask(name);
+    if (!this.unrunnable.has(name)) this.requireTask(name); // the history is cluster-wide
     return this.store.history(name, limit);
   }
 
-  /** The tasks this replica schedules, with their next fire. */
+  /** The tasks this replica schedules, with their next fire, then those published that it cannot run (with why). */
   tasks(): TaskInfo[] {
     const now = this.store.now();
-    return [...this.scheduled.values()].map((t) => ({
+    const pausedOf = (definition: TaskDefinition) => (definition.paused ?? false) || (this.knowledge.pauses.get(definition.name)?.paused ?? false);
+    const scheduled = [...this.scheduled.values()].map((t) => ({
       name: t.published.definition.name,
       schedule: t.trigger.describe(),
       scope: t.published.definition.scope,
       nextFireAt: toDate(t.trigger.next(now)),
-      paused: (t.published.definition.paused ?? false) || (this.knowledge.pauses.get(t.published.definition.name)?.paused ?? false),
+      paused: pausedOf(t.published.definition),
       running: this.runner.runningCount(t.published.definition.name),
     }));
+    const unrunnable = [...this.unrunnable.values()].map(({ published, reason }) => {
+      const trigger = compileTrigger(published.definition.trigger);
+      return {
+        name: published.definition.name,
+        schedule: trigger.describe(),
+        scope: published.definition.scope,
+        nextFireAt: toDate(trigger.next(now)),
+        paused: pausedOf(published.definition),
+        running: 0,
+        notRunHere: reason,
+      };
+    });
+    return [...scheduled, ...unrunnable];
   }
 
   /** The next `count` fire times of a task, computed from its published definition. */

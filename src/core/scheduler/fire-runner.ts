@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SchedulerStateError } from '../errors.js';
+import { SchedulerStateError, StoreStateError } from '../errors.js';
 import type { ClaimResult, RunRecord, TaskStore } from '../store/task-store.js';
 import type { FireTrigger } from '../task.js';
 import { waitAtMost, withTimeout, type Sleep } from '../time.js';
@@ -7,7 +7,7 @@ import { LeaseKeeper } from './lease-keeper.js';
 import type { ReplicaKnowledge } from './knowledge.js';
 import type { ListenerHub } from './listener-hub.js';
 import { runAttempts } from './run-attempts.js';
-import { RunRecorder } from './run-recorder.js';
+import { pausedSpanOf, RunRecorder } from './run-recorder.js';
 import { giveUpAtOf, turnOf, type ScheduledTask } from './scheduled-task.js';
 import { retryUntilStopped } from './store-retry.js';
 import type { CompletionContext, Logger, TriggerOutcome } from './types.js';
@@ -145,6 +145,7 @@ export class FireRunner {
     const token = `${this.tokenPrefix}.${(this.tokenCount++).toString(36)}`;
     const giveUpAt = giveUpAtOf(task, fireMs);
     let backoffMs = 50;
+    let badStateReported = false;
     for (;;) {
       if (this.deps.stopping.aborted) return undefined;
       let result: ClaimResult;
@@ -161,6 +162,7 @@ export class FireRunner {
             instance,
             paused: definition.paused ?? false,
             catchUp,
+            nextMs: task.trigger.next(fireMs),
           }),
         );
       } catch (error) {
@@ -203,12 +205,30 @@ export class FireRunner {
           this.deps.knowledge.noteDecided(definition.name, result.decidedMs, '');
           this.claimed(definition.name, fireMs, 'lost');
           return undefined;
+        case 'error':
+          // This task's own keys hold what the store cannot read: the other tasks are unaffected,
+          // and this one runs again once someone fixes or deletes the key.
+          this.deps.hub.emit('onStoreError', 'claim', new StoreStateError('claim', result.key, result.message));
+          if (!badStateReported) {
+            badStateReported = true;
+            this.deps.logger.error('cannot claim a fire: the store holds state for this task that taskino cannot read', {
+              task: definition.name,
+              scheduledAt: new Date(fireMs).toISOString(),
+              key: result.key,
+              error: result.message,
+              fix: 'fix or delete that key; the task runs again at its next fire',
+            });
+          }
+          if (store.now() > giveUpAt) return undefined;
+          await this.deps.sleep(backoffMs, this.deps.stopping);
+          backoffMs = Math.min(backoffMs * 2, 1_000);
+          continue;
         case 'won':
         case 'skipped':
         case 'missed':
           outcome.decided = true;
           this.deps.knowledge.noteDecided(definition.name, fireMs, token);
-          await this.recorder.missed(task, result.previousMs, fireMs, result.kind === 'missed');
+          await this.recorder.missed(task, result.previousMs, fireMs, result.kind === 'missed', pausedSpanOf(task, result));
           if (result.kind === 'skipped') {
             this.deps.hub.emit('onSkip', { task: definition.name, scheduledAt: new Date(fireMs), reason: result.reason, count: 1 });
           } else if (result.kind === 'won') {
@@ -281,6 +301,7 @@ export class FireRunner {
         handler: task.handler,
         scheduledMs: fireMs,
         trigger,
+        idempotencyKey: idempotencyKeyOf(definition.name, fireMs, trigger),
         replica,
         timeoutMs: definition.timeoutMs,
         retries: definition.retries,
@@ -339,4 +360,14 @@ export class FireRunner {
   withTimeout<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return withTimeout(operation, this.deps.storeTimeoutMs, call, this.lastAnswerAtMs);
   }
+}
+
+/**
+ * A scheduled fire's key is the same on every replica and attempt, so an app can drop a repeat; a
+ * manual run is a run of its own (two triggers in the same millisecond are two runs), so its key
+ * carries a random part that no other run shares.
+ */
+function idempotencyKeyOf(task: string, fireMs: number, trigger: FireTrigger): string {
+  const fire = `${task}@${new Date(fireMs).toISOString()}`;
+  return trigger === 'manual' ? `${fire}/manual-${randomBytes(8).toString('hex')}` : fire;
 }

@@ -1,3 +1,4 @@
+import { StoreStateError } from '../errors.js';
 import type { Heartbeat, SyncState, TaskStore } from '../store/task-store.js';
 import { withTimeout, type Sleep } from '../time.js';
 import type { ReplicaKnowledge } from './knowledge.js';
@@ -78,6 +79,9 @@ export class HeartbeatLoop {
     };
   }
 
+  /** The unreadable-state error last logged (each cause is logged once). */
+  private reportedStateError: string | undefined;
+
   private async run(): Promise<void> {
     const { stopping } = this.deps;
     while (!this.ended.signal.aborted) {
@@ -85,7 +89,12 @@ export class HeartbeatLoop {
         await this.beat();
       } catch (error) {
         this.deps.hub.emit('onStoreError', 'sync', error as Error);
-        this.deps.logger.debug('store heartbeat failed', { error: (error as Error).message });
+        const message = (error as Error).message;
+        // Unreadable state stops every cluster task until someone fixes it: say so, once per cause.
+        if (error instanceof StoreStateError && message !== this.reportedStateError) {
+          this.reportedStateError = message;
+          this.deps.logger.error('the store holds state taskino cannot read; cluster tasks wait until it is fixed', { key: error.key, error: message });
+        } else this.deps.logger.debug('store heartbeat failed', { error: message });
       }
       this.beaten();
       if (this.pollNow.signal.aborted && !stopping.aborted) this.pollNow = new AbortController();

@@ -11,6 +11,8 @@ export interface AttemptPlan {
   handler: TaskHandler;
   scheduledMs: number;
   trigger: FireTrigger;
+  /** Sent with every attempt: the fire's identity, or a manual run's own. */
+  idempotencyKey: string;
   replica: string;
   timeoutMs: number;
   retries: number;
@@ -64,7 +66,7 @@ async function runOnce(plan: AttemptPlan, attempt: number): Promise<AttemptsResu
     scheduledAt,
     attempt,
     trigger: plan.trigger,
-    idempotencyKey: `${plan.task}@${scheduledAt.toISOString()}`,
+    idempotencyKey: plan.idempotencyKey,
     replica: plan.replica,
     get signal(): AbortSignal {
       return signal.get();

@@ -1,4 +1,5 @@
-import type { RunRecord, TaskStore } from '../store/task-store.js';
+import { StoreStateError } from '../errors.js';
+import type { PauseSpan, RunRecord, TaskStore } from '../store/task-store.js';
 import type { Sleep } from '../time.js';
 import { firesBetween } from './fire-math.js';
 import type { ListenerHub } from './listener-hub.js';
@@ -15,6 +16,23 @@ export interface RunRecorderDeps {
 }
 
 const MISSED_HISTORY_ENTRIES = 10;
+
+/** When a task was paused (store time, ms, both ends included; untilMs is +Infinity while it still is). */
+export interface PausedSpan {
+  fromMs: number;
+  untilMs: number;
+}
+
+/** The span in which fires of `task` were paused, as the store's decision tells it. */
+export function pausedSpanOf(task: ScheduledTask, result: { pause?: PauseSpan; kind: string; reason?: string }): PausedSpan | undefined {
+  const always = { fromMs: Number.NEGATIVE_INFINITY, untilMs: Number.POSITIVE_INFINITY };
+  if (task.published.definition.paused) return always;
+  const pausedAtMs = result.pause?.pausedAtMs;
+  // Paused now, since a time the store no longer knows (its state was handed back after a restart).
+  if (pausedAtMs === undefined) return result.kind === 'skipped' && result.reason === 'paused' ? always : undefined;
+  const resumedAtMs = result.pause?.resumedAtMs;
+  return { fromMs: pausedAtMs, untilMs: resumedAtMs !== undefined && resumedAtMs >= pausedAtMs ? resumedAtMs : Number.POSITIVE_INFINITY };
+}
 const MAX_ATTEMPTS = 10;
 
 /** Writes runs and missed fires to the store's history, releasing the run's lease with it. */
@@ -33,15 +51,29 @@ export class RunRecorder {
    * Records the fires nobody decided between the previous decided fire and this one (and this one
    * too when it was itself missed). Only the replica that decided this fire does it, so each missed
    * fire is counted once. Without a previous decision (new or lost store state) nothing is inferred.
+   * Those that fell while the task was paused (`paused`) are skipped as paused, never missed.
    */
-  async missed(task: ScheduledTask, previousMs: number | undefined, fireMs: number, includeFire: boolean): Promise<void> {
+  async missed(task: ScheduledTask, previousMs: number | undefined, fireMs: number, includeFire: boolean, paused?: PausedSpan): Promise<void> {
     const name = task.published.definition.name;
-    const between =
-      previousMs === undefined
+    const undecided = (fromMs: number, toMs: number) =>
+      previousMs === undefined || toMs <= fromMs
         ? { count: 0, latest: [] as number[] }
-        : firesBetween(task.trigger, Math.max(previousMs, task.published.sinceMs - 1), fireMs, MISSED_HISTORY_ENTRIES);
-    const fires = includeFire ? [...between.latest, fireMs].slice(-MISSED_HISTORY_ENTRIES) : between.latest;
-    const count = between.count + (includeFire ? 1 : 0);
+        : firesBetween(task.trigger, Math.max(previousMs, task.published.sinceMs - 1, fromMs - 1), toMs, MISSED_HISTORY_ENTRIES);
+    let between = undecided(Number.NEGATIVE_INFINITY, fireMs);
+    if (paused) {
+      // The gap splits at most in three: missed before the pause, paused within it, missed after it.
+      const before = undecided(Number.NEGATIVE_INFINITY, Math.min(paused.fromMs, fireMs));
+      const within = undecided(paused.fromMs, Math.min(paused.untilMs + 1, fireMs));
+      const after = undecided(paused.untilMs + 1, fireMs);
+      if (within.count > 0) {
+        this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(within.latest[within.latest.length - 1] ?? fireMs), reason: 'paused', count: within.count });
+      }
+      between = { count: before.count + after.count, latest: [...before.latest, ...after.latest].slice(-MISSED_HISTORY_ENTRIES) };
+    }
+    const fireMissed = includeFire && !(paused && paused.fromMs <= fireMs && fireMs <= paused.untilMs);
+    if (includeFire && !fireMissed) this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'paused', count: 1 });
+    const fires = fireMissed ? [...between.latest, fireMs].slice(-MISSED_HISTORY_ENTRIES) : between.latest;
+    const count = between.count + (fireMissed ? 1 : 0);
     if (count === 0) return;
     const records: RunRecord[] = fires.map((ms) => ({
       task: name,
@@ -73,7 +105,8 @@ export class RunRecorder {
           return;
         } catch (error) {
           this.deps.hub.emit('onStoreError', 'complete', error as Error);
-          if (attempt >= MAX_ATTEMPTS) {
+          // Unreadable keys do not heal by waiting: say which, once. The lease was released all the same.
+          if (attempt >= MAX_ATTEMPTS || error instanceof StoreStateError) {
             this.deps.logger.error('could not record a run in the store', { task, error: (error as Error).message });
             return;
           }

@@ -5,13 +5,22 @@ import type { FireQueue } from './fire-queue.js';
 import type { ScheduledTask } from './scheduled-task.js';
 import type { Logger } from './types.js';
 
+/** A published task this replica cannot run, and why (its handler factory said so). */
+export interface UnrunnableTask {
+  published: PublishedTask;
+  reason: string;
+}
+
 /**
  * Brings this replica's timers in line with a definition set: tasks removed or changed (other
  * digest) lose their timers; new ones get a timer from the oldest fire that could still run
- * (inside its deadline, never before its definition). Tasks this replica cannot run are skipped.
+ * (inside its deadline, never before its definition). Tasks this replica cannot run are skipped:
+ * it claims none of their fires, so the replicas that can run them do; each is logged once per
+ * definition and kept in `unrunnable` for `tasks()` to show.
  */
 export function reconcileSchedule(
   scheduled: Map<string, ScheduledTask>,
+  unrunnable: Map<string, UnrunnableTask>,
   queue: FireQueue,
   set: DefinitionSet,
   nowMs: number,
@@ -19,6 +28,7 @@ export function reconcileSchedule(
   logger: Logger,
 ): void {
   const published = new Map(set.tasks.map((t) => [t.definition.name, t]));
+  for (const [name, task] of unrunnable) if (published.get(name)?.digest !== task.published.digest) unrunnable.delete(name);
   for (const [name, task] of scheduled) {
     if (published.get(name)?.digest !== task.published.digest) {
       scheduled.delete(name);
@@ -26,12 +36,14 @@ export function reconcileSchedule(
     }
   }
   for (const [name, definition] of published) {
-    if (scheduled.has(name)) continue;
+    if (scheduled.has(name) || unrunnable.has(name)) continue;
     let handler: TaskHandler | undefined;
     try {
       handler = handlerOf(definition);
     } catch (error) {
-      logger.error('cannot run a published task on this replica', { task: name, error: (error as Error).message });
+      const reason = (error as Error).message;
+      unrunnable.set(name, { published: definition, reason });
+      logger.error('cannot run a published task on this replica', { task: name, error: reason });
       continue;
     }
     if (!handler) {

@@ -88,4 +88,6 @@ export interface TaskInfo {
   nextFireAt: Date | undefined;
   paused: boolean;
   running: number;
+  /** Why this replica runs none of the task's fires (the others do), e.g. an environment variable it lacks. */
+  notRunHere?: string;
 }

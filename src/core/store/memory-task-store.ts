@@ -7,6 +7,7 @@ import {
   type LeaseRenewal,
   type ManualClaimRequest,
   type ManualClaimResult,
+  type PauseSpan,
   type PauseState,
   type PublishRequest,
   type PublishResult,
@@ -42,6 +43,9 @@ export class MemoryTaskStore implements TaskStore {
   /** Per task, the token of the run that ended last: a renewal arriving after it must not re-create its lease. */
   private readonly endedRuns = new Map<string, string>();
   private readonly pauses = new Map<string, PauseState>();
+  private readonly pauseSpans = new Map<string, PauseSpan>();
+  /** Per task, when its last leased run started and ended: a fire due in between overlapped it. */
+  private readonly lastRuns = new Map<string, { startedMs: number; endedMs: number }>();
   private readonly histories = new Map<string, RunRecord[]>();
   private readonly lastSuccess = new Map<string, number>();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
@@ -118,17 +122,23 @@ export class MemoryTaskStore implements TaskStore {
     const now = this.now();
     if (request.scheduledMs > now) return { kind: 'early', retryInMs: request.scheduledMs - now };
     const previousMs = decided?.scheduledMs;
+    const span = this.pauseSpans.get(request.task);
+    const pause = span ? { pause: span } : {};
     let result: ClaimResult;
-    if (now > request.scheduledMs + request.deadlineMs) result = { kind: 'missed', previousMs };
-    else if (request.paused || this.pauses.get(request.task)?.paused) result = { kind: 'skipped', reason: 'paused', previousMs };
+    // The same rules, in the same order, as claim.lua (one process: no dead holders, no lost replies).
+    if (request.paused || this.pauses.get(request.task)?.paused) result = { kind: 'skipped', reason: 'paused', previousMs, ...pause };
+    else if (now > request.scheduledMs + request.deadlineMs) result = { kind: 'missed', previousMs, ...pause };
+    else if (request.overlap === 'skip' && request.nextMs !== undefined && now >= request.nextMs) result = { kind: 'skipped', reason: 'overlap', previousMs, ...pause };
     else if (request.overlap === 'skip' && this.leaseHolder(request.task) !== undefined) {
       const lease = this.leases.get(request.task)!;
-      // Same rule as claim.lua: a run that started after this fire was due only queues it.
+      // Due before the running run started: it waits for the run, until its own next fire at most.
       if (lease.startedMs >= request.scheduledMs) return { kind: 'busy', retryInMs: Math.min(100, lease.expiresAtMs - now) };
-      result = { kind: 'skipped', reason: 'overlap', previousMs };
+      result = { kind: 'skipped', reason: 'overlap', previousMs, ...pause };
+    } else if (request.overlap === 'skip' && this.overlapsLastRun(request.task, request.scheduledMs)) {
+      result = { kind: 'skipped', reason: 'overlap', previousMs, ...pause };
     } else {
       if (request.overlap === 'skip') this.leases.set(request.task, { token: request.token, expiresAtMs: now + request.leaseTtlMs, startedMs: now });
-      result = { kind: 'won', previousMs, storeNowMs: now };
+      result = { kind: 'won', previousMs, storeNowMs: now, ...pause };
     }
     this.decisions.set(request.task, { scheduledMs: request.scheduledMs, token: request.token, previousMs, result });
     return result;
@@ -155,9 +165,13 @@ export class MemoryTaskStore implements TaskStore {
     return holder === token ? 'renewed' : 'restored';
   }
 
-  async complete(task: string, records: RunRecord[], leaseToken: string | undefined, _endedMs?: number): Promise<void> {
+  async complete(task: string, records: RunRecord[], leaseToken: string | undefined, endedMs?: number): Promise<void> {
     if (leaseToken !== undefined) this.endedRuns.set(task, leaseToken);
-    if (leaseToken !== undefined && this.leaseHolder(task) === leaseToken) this.leases.delete(task);
+    const lease = this.leases.get(task);
+    if (leaseToken !== undefined && lease && this.leaseHolder(task) === leaseToken) {
+      this.leases.delete(task);
+      this.lastRuns.set(task, { startedMs: lease.startedMs, endedMs: Math.min(endedMs ?? this.now(), this.now()) });
+    }
     const history = this.histories.get(task) ?? [];
     for (const record of records) {
       history.unshift(record);
@@ -167,6 +181,10 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async setPaused(task: string, paused: boolean): Promise<PauseState> {
+    if ((this.pauses.get(task)?.paused ?? false) !== paused) {
+      const span = this.pauseSpans.get(task) ?? {};
+      this.pauseSpans.set(task, paused ? { ...span, pausedAtMs: this.now() } : { ...span, resumedAtMs: this.now() });
+    }
     const state = { paused, seq: ++this.pauseSeq };
     this.pauses.set(task, state);
     this.emit({ type: 'pause' });
@@ -183,6 +201,11 @@ export class MemoryTaskStore implements TaskStore {
 
   async lastSuccessMs(task: string): Promise<number | undefined> {
     return this.lastSuccess.get(task);
+  }
+
+  private overlapsLastRun(task: string, scheduledMs: number): boolean {
+    const run = this.lastRuns.get(task);
+    return run !== undefined && run.startedMs < scheduledMs && scheduledMs < run.endedMs;
   }
 
   private leaseHolder(task: string): string | undefined {

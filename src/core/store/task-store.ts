@@ -38,6 +38,31 @@ export interface ClaimRequest {
    * the latest due one runs and the older ones are recorded as missed.
    */
   catchUp?: boolean;
+  /**
+   * The task's next scheduled time after this fire, if any. For overlap `skip`, a fire whose next
+   * fire is already due when it is claimed is skipped (reason overlap): after an outage only the
+   * latest due fire runs, and no queue of late runs builds up.
+   */
+  nextMs?: number;
+}
+
+/**
+ * When the task was last paused and resumed (store time, ms), as far as the store knows: fires that
+ * nobody decided and that fall inside [pausedAtMs, resumedAtMs] (or after pausedAtMs while it is
+ * still paused) were paused, not missed.
+ */
+export interface PauseSpan {
+  pausedAtMs?: number;
+  resumedAtMs?: number;
+}
+
+/** A fire whose keys hold what the store cannot read (another program's data, or a newer format). */
+export interface ClaimError {
+  kind: 'error';
+  /** What the store answered, e.g. Redis's WRONGTYPE message. */
+  message: string;
+  /** Where the unreadable state is (for Redis, the key). */
+  key: string;
 }
 
 /**
@@ -51,9 +76,10 @@ export type ClaimResult =
       storeNowMs: number;
       /** The lease was held by this instance, which stopped heartbeating mid-run: its run is presumed dead. */
       takenOverFrom?: string;
+      pause?: PauseSpan;
     }
-  | { kind: 'skipped'; reason: 'overlap' | 'paused'; previousMs: number | undefined }
-  | { kind: 'missed'; previousMs: number | undefined }
+  | { kind: 'skipped'; reason: 'overlap' | 'paused'; previousMs: number | undefined; pause?: PauseSpan }
+  | { kind: 'missed'; previousMs: number | undefined; pause?: PauseSpan }
   | { kind: 'lost'; decidedMs: number }
   | { kind: 'early'; retryInMs: number }
   | { kind: 'recovering'; retryInMs: number }
@@ -64,7 +90,8 @@ export type ClaimResult =
   /** Too late to decide: every replica has given up on it; the next decision records it as missed. */
   | { kind: 'expired' }
   /** A catch-up fire no live replica was up for: the later fire's decision records it as missed. */
-  | { kind: 'superseded' };
+  | { kind: 'superseded' }
+  | ClaimError;
 
 export interface ManualClaimRequest {
   task: string;
@@ -177,7 +204,13 @@ export interface Progress {
 }
 
 /** `members`: a replica joined or left (the others should beat now to see it). */
-export type StoreEvent = { type: 'definitions'; generation: number } | { type: 'pause' } | { type: 'members' } | { type: 'progress'; progress: Progress };
+export type StoreEvent =
+  | { type: 'definitions'; generation: number }
+  | { type: 'pause' }
+  | { type: 'members' }
+  | { type: 'progress'; progress: Progress }
+  /** The store lost its state (Redis restarted empty): no fire is claimed for `recoveryWindowMs` while replicas hand back what they know. */
+  | { type: 'state-lost'; recoveryWindowMs: number };
 
 export interface TaskStore {
   readonly description: string;

@@ -6,6 +6,8 @@ export interface TaskSummary {
   nextFireAt: string | null;
   paused: boolean;
   running: number;
+  /** Why this replica runs none of the task's fires (the other replicas do). */
+  notRunHere?: string;
   lastOutcome: string | null;
   lastRunAt: string | null;
 }

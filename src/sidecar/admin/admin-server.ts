@@ -77,6 +77,7 @@ export class AdminServer {
           running: t.running,
           lastOutcome: last?.outcome ?? null,
           lastRunAt: last?.startedAt ?? last?.scheduledAt ?? null,
+          ...(t.notRunHere ? { notRunHere: t.notRunHere } : {}),
         };
       }),
     );

@@ -12,3 +12,10 @@ export function envReferences(text: string): string[] {
 export function expandEnv(text: string, env: NodeJS.ProcessEnv): string {
   return text.replace(REFERENCE, (_, name: string) => env[name] ?? '');
 }
+
+/** The variables a call refers to (in its url, path, headers or body) that `env` lacks, in order, once each. */
+export function missingEnvOf(texts: Array<string | undefined>, env: NodeJS.ProcessEnv): string[] {
+  const missing = new Set<string>();
+  for (const text of texts) for (const name of envReferences(text ?? '')) if (env[name] === undefined) missing.add(name);
+  return [...missing];
+}

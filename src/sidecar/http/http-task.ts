@@ -1,7 +1,7 @@
 import { request } from './undici-request.js';
 import { TaskinoError } from '../../core/errors.js';
 import type { TaskHandler, TaskRunContext } from '../../core/task.js';
-import { expandEnv } from '../config/env-refs.js';
+import { expandEnv, missingEnvOf } from '../config/env-refs.js';
 import { isAllowedHost, type HttpCall } from '../config/task-file.js';
 
 export interface HttpTaskContext {
@@ -38,7 +38,21 @@ export function appPath(path: string, appUrl: URL): URL {
   return new URL(path.replace(/^\/+/, ''), base);
 }
 
+/**
+ * A published task refers to environment variables this replica lacks (a rollout that added a
+ * Secret, adopted through Redis by a replica still on the old pod spec): this replica runs none of
+ * its fires rather than send them with the variables empty; the replicas that have them run them.
+ */
+export class MissingEnvError extends TaskinoError {
+  constructor(readonly variables: string[]) {
+    const names = variables.map((v) => `\${${v}}`).join(', ');
+    super('MISSING_ENV', `not run on this replica: it needs ${names}, which this replica's environment lacks; the replicas that have it run its fires (set the variable here and restart)`);
+  }
+}
+
 export function httpTaskHandler(call: HttpCall, context: HttpTaskContext): TaskHandler {
+  const missing = missingEnvOf([call.url, call.path, call.body, ...Object.values(call.headers)], context.env);
+  if (missing.length > 0) throw new MissingEnvError(missing);
   const maxBody = context.maxBodyBytes ?? 64 * 1024;
   return async (run: TaskRunContext): Promise<HttpResult> => {
     const target = describeTarget(call, context.appUrl);

@@ -1,3 +1,8 @@
+/** A flush's result for one item that failed on its own: that item's call rejects with `error`. */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
 /**
  * Gathers calls made in the same turn of the event loop into one batch, so that the fires that come
  * due together cost one Redis round trip instead of one each. A batch is flushed when full, or on
@@ -14,12 +19,12 @@ export class Batcher<Item, Result> {
   private inFlight = 0;
 
   /**
-   * @param flush runs one batch and returns one result per item, in order
+   * @param flush runs one batch and returns one result per item, in order (an ItemFailure fails that item alone)
    * @param maxBatch most items per flush, so that one Lua call cannot block Redis for long
    * @param maxInFlight most batches sent and not yet answered
    */
   constructor(
-    private readonly flush: (items: Item[]) => Promise<Result[]>,
+    private readonly flush: (items: Item[]) => Promise<Array<Result | ItemFailure>>,
     private readonly maxBatch: number,
     private readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {}
@@ -46,7 +51,12 @@ export class Batcher<Item, Result> {
       this.inFlight++;
       this.flush(batch.map((entry) => entry.item))
         .then(
-          (results) => batch.forEach((entry, i) => entry.resolve(results[i] as Result)),
+          (results) =>
+            batch.forEach((entry, i) => {
+              const result = results[i];
+              if (result instanceof ItemFailure) entry.reject(result.error);
+              else entry.resolve(result as Result);
+            }),
           (error: unknown) => batch.forEach((entry) => entry.reject(error)),
         )
         .finally(() => {

@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis';
 import { digestOf, type DefinitionSet } from '../../definitions.js';
+import { StoreStateError } from '../../errors.js';
 import { monotonicClock, systemClock, type Clock } from '../../time.js';
 import {
   HISTORY_LIMIT,
@@ -20,7 +21,7 @@ import {
   type SyncState,
   type TaskStore,
 } from '../task-store.js';
-import { Batcher } from './batcher.js';
+import { Batcher, ItemFailure } from './batcher.js';
 import { ClaimAcknowledger, type ClaimAcks } from './claim-acks.js';
 import { ClockOffsetEstimator } from './clock-offset.js';
 import { RedisKeys } from './keys.js';
@@ -107,6 +108,7 @@ export class RedisTaskStore implements TaskStore {
     this.reportedClock = options.clock ?? systemClock;
     this.acks = options.claimAcks ? new ClaimAcknowledger(redis, this.keys, this.clock, options.claimAcks) : undefined;
     this.recovery = new StoreRecovery(redis, this.keys, options.recoveryWindowMs ?? 5_000, this.acks);
+    this.recovery.onLost = (recoveryWindowMs) => this.emit({ type: 'state-lost', recoveryWindowMs });
     // After any reconnection, hand back what this replica knows (all merges are monotonic): a server
     // restored from an older snapshot, or a promoted replica that lagged, keeps its epoch marker
     // but may have lost recent decisions.
@@ -159,7 +161,7 @@ export class RedisTaskStore implements TaskStore {
     await this.recovery.handBackIfPending();
     const k = this.keys;
     const sent = this.clock.now();
-    const reply = (await this.answered(scripts.sync.run(
+    const reply = (await this.answered(this.readable('sync', scripts.sync.run(
       this.redis,
       [k.epoch, k.definitions, k.pauseSeq, k.members, k.liveness],
       [
@@ -170,7 +172,7 @@ export class RedisTaskStore implements TaskStore {
         beat?.settling ? '1' : '0',
         k.channel,
       ],
-    ))) as string[];
+    )))) as string[];
     const received = this.clock.now();
     const [epoch = '', generation = '0', pauseSeq = '0', seconds = '0', micros = '0', ...pairs] = reply;
     this.offset.add(sent, received, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
@@ -203,7 +205,31 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async loadDefinitions(): Promise<DefinitionSet | undefined> {
-    return parseDefinitions((await this.redis.hgetall(this.keys.definitions)) as Record<string, string>);
+    const raw = (await this.readable('load definitions', this.redis.hgetall(this.keys.definitions))) as Record<string, string>;
+    try {
+      return parseDefinitions(raw);
+    } catch (error) {
+      throw new StoreStateError('load definitions', this.keys.definitions, `it holds definitions this version of taskino cannot read (${(error as Error).message})`);
+    }
+  }
+
+  /**
+   * A WRONGTYPE answer names no key: find the shared key that holds the wrong type (another program's
+   * data, or junk), so that the error says which key to fix.
+   */
+  private async readable<T>(operation: string, reply: Promise<T>): Promise<T> {
+    try {
+      return await reply;
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('WRONGTYPE')) throw error;
+      const k = this.keys;
+      const expected: Array<[string, string]> = [[k.epoch, 'string'], [k.definitions, 'hash'], [k.pauses, 'hash'], [k.pauseSeq, 'string'], [k.members, 'hash'], [k.liveness, 'hash']];
+      for (const [key, type] of expected) {
+        const actual = await this.redis.type(key);
+        if (actual !== type && actual !== 'none') throw new StoreStateError(operation, key, `it is a ${actual}, not a ${type} (${error.message})`);
+      }
+      throw error;
+    }
   }
 
   claim(request: ClaimRequest): Promise<ClaimResult> {
@@ -219,12 +245,12 @@ export class RedisTaskStore implements TaskStore {
     const args: Array<string | number> = [];
     for (const r of requests) {
       keys.push(k.taskState(r.task), k.lease(r.task));
-      args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0', r.catchUp ? '1' : '0');
+      args.push(r.task, r.digest, r.scheduledMs, r.deadlineMs, r.overlap, r.leaseTtlMs, r.token, r.instance, r.paused ? '1' : '0', r.catchUp ? '1' : '0', msOrBlank(r.nextMs));
     }
     const connection = this.acks?.connection ?? 0;
     const replies = (await this.answered(this.recovery.withRecovery(() => scripts.claim.run(this.redis, keys, args)))) as string[][];
     await this.acks?.afterClaims(connection, replies.map((reply) => reply[0] ?? ''));
-    return requests.map((request, i) => parseClaim(replies[i] ?? [], request.scheduledMs));
+    return requests.map((_, i) => parseClaim(replies[i] ?? []));
   }
 
   async claimManual(request: ManualClaimRequest): Promise<ManualClaimResult> {
@@ -255,7 +281,7 @@ export class RedisTaskStore implements TaskStore {
     return this.completions.add({ task, records, leaseToken, endedMs, startedMs });
   }
 
-  private async completeBatch(completions: Completion[]): Promise<void[]> {
+  private async completeBatch(completions: Completion[]): Promise<Array<void | ItemFailure>> {
     const k = this.keys;
     const keys: string[] = [];
     const args: Array<string | number> = [HISTORY_LIMIT];
@@ -263,14 +289,19 @@ export class RedisTaskStore implements TaskStore {
       keys.push(k.taskState(c.task), k.lease(c.task), k.history(c.task));
       args.push(c.leaseToken ?? '', msOrBlank(c.endedMs), msOrBlank(c.startedMs), c.records.length, ...c.records.map((r) => JSON.stringify(r)));
     }
-    await this.answered(scripts.complete.run(this.redis, keys, args));
-    return completions.map(() => undefined);
+    const replies = (await this.answered(scripts.complete.run(this.redis, keys, args))) as Array<string | string[]>;
+    // One task's unreadable keys fail its own completion only; the others of the batch are recorded.
+    return completions.map((c, i) => {
+      const reply = replies[i];
+      if (Array.isArray(reply) && reply[0] === 'error') return new ItemFailure(new StoreStateError('complete', reply[2] ?? k.history(c.task), reply[1] ?? ''));
+      return undefined;
+    });
   }
 
   async setPaused(task: string, paused: boolean): Promise<PauseState> {
     const k = this.keys;
     const reply = (await this.recovery.withRecovery(() =>
-      scripts.setPause.run(this.redis, [k.epoch, k.pauses, k.pauseSeq], [task, paused ? '1' : '0', k.channel]),
+      scripts.setPause.run(this.redis, [k.epoch, k.pauses, k.pauseSeq, k.taskState(task)], [task, paused ? '1' : '0', k.channel]),
     )) as string[];
     return { paused, seq: Number(reply[1]) };
   }
@@ -295,7 +326,10 @@ export class RedisTaskStore implements TaskStore {
   }
 
   private onMessage(message: string): void {
-    const event = parseChannelMessage(message);
+    this.emit(parseChannelMessage(message));
+  }
+
+  private emit(event: StoreEvent): void {
     for (const listener of this.listeners) listener(event);
   }
 

@@ -1,19 +1,32 @@
 import { digestOf, type DefinitionSet, type PublishedTask, type TaskDefinition } from '../../definitions.js';
-import type { ClaimResult, PauseState } from '../task-store.js';
+import { StoreReplyError } from '../../errors.js';
+import type { ClaimResult, PauseSpan, PauseState } from '../task-store.js';
 
 // Turning the Lua scripts' and hashes' replies into the store's types.
 
-export function parseClaim(reply: string[], scheduledMs: number): ClaimResult {
+export function parseClaim(reply: string[]): ClaimResult {
   const [kind, a, b, c] = reply;
-  const previousMs = a === undefined || a === '' ? undefined : Number(a);
+  const previousMs = optionalMs(a);
   switch (kind) {
-    case 'won':
-      return c ? { kind: 'won', previousMs, storeNowMs: Number(b), takenOverFrom: c } : { kind: 'won', previousMs, storeNowMs: Number(b) };
+    case 'won': {
+      const pause = pauseSpanOf(reply[4], reply[5]);
+      return {
+        kind: 'won',
+        previousMs,
+        storeNowMs: Number(b),
+        ...(c ? { takenOverFrom: c } : {}),
+        ...(pause ? { pause } : {}),
+      };
+    }
     case 'overlap':
-    case 'paused':
-      return { kind: 'skipped', reason: kind, previousMs };
-    case 'missed':
-      return { kind: 'missed', previousMs };
+    case 'paused': {
+      const pause = pauseSpanOf(b, c);
+      return { kind: 'skipped', reason: kind, previousMs, ...(pause ? { pause } : {}) };
+    }
+    case 'missed': {
+      const pause = pauseSpanOf(b, c);
+      return { kind: 'missed', previousMs, ...(pause ? { pause } : {}) };
+    }
     case 'early':
     case 'recovering':
     case 'busy':
@@ -28,9 +41,22 @@ export function parseClaim(reply: string[], scheduledMs: number): ClaimResult {
       return { kind: 'superseded' };
     case 'lost':
       return { kind: 'lost', decidedMs: Number(a) };
+    case 'error':
+      return { kind: 'error', message: a ?? '', key: b ?? '' };
     default:
-      return { kind: 'lost', decidedMs: scheduledMs };
+      throw new StoreReplyError('claim', reply);
   }
+}
+
+function optionalMs(text: string | undefined): number | undefined {
+  return text === undefined || text === '' ? undefined : Number(text);
+}
+
+function pauseSpanOf(pausedAt: string | undefined, resumedAt: string | undefined): PauseSpan | undefined {
+  const pausedAtMs = optionalMs(pausedAt);
+  const resumedAtMs = optionalMs(resumedAt);
+  if (pausedAtMs === undefined && resumedAtMs === undefined) return undefined;
+  return { ...(pausedAtMs === undefined ? {} : { pausedAtMs }), ...(resumedAtMs === undefined ? {} : { resumedAtMs }) };
 }
 
 export function parsePause(value: string): PauseState {

@@ -16,6 +16,8 @@ export class StoreRecovery {
   /** What this replica knows, handed back on recovery (set by the scheduler). */
   source: () => RecoverySnapshot = () => NOTHING_KNOWN;
   private knownEpoch: string | undefined;
+  /** Told when this replica finds that the store lost its state and opens (or joins) a recovery window. */
+  onLost: (windowMs: number) => void = () => {};
   private handBackPending = false;
   private handingBack: Promise<void> | undefined;
   private recovery: Promise<void> | undefined;
@@ -34,7 +36,7 @@ export class StoreRecovery {
 
   /** Whether the epoch a beat read means Redis lost its state (or was restored from another one). */
   epochLost(epoch: string): boolean {
-    return epoch === '' || (this.knownEpoch !== undefined && epoch !== this.knownEpoch);
+    return epoch === '' || (this.knownEpoch !== undefined && epochId(epoch) !== epochId(this.knownEpoch));
   }
 
   epochSeen(epoch: string): void {
@@ -70,8 +72,14 @@ export class StoreRecovery {
   }
 
   private async restore(): Promise<void> {
-    const epochId = randomBytes(6).toString('hex');
-    const epoch = (await scripts.restoreEpoch.run(this.redis, [this.keys.epoch], [epochId, this.recoveryWindowMs])) as string;
+    // A replica that never saw an epoch and knows nothing has nothing to hand back: as far as it
+    // knows the scheduler is brand new, it opens no window, and the first fires run on time. (A live
+    // replica that saw the epoch vanish opens the window on it within a heartbeat: restore-epoch.lua.)
+    const known = this.source();
+    const lost = this.knownEpoch !== undefined || known.set !== undefined || known.decided.length > 0 || known.leases.length > 0;
+    const window = lost ? this.recoveryWindowMs : 0;
+    const epoch = (await scripts.restoreEpoch.run(this.redis, [this.keys.epoch], [randomBytes(6).toString('hex'), window])) as string;
+    if (lost) this.onLost(window);
     await this.handBack(false);
     // Only once everything is handed back: a failed step makes the next heartbeat try again.
     this.knownEpoch = epoch;
@@ -109,4 +117,10 @@ export class StoreRecovery {
     }
     await Promise.all(steps);
   }
+}
+
+/** An epoch marker's identity, without its recovery deadline (which a later replica may set). */
+function epochId(epoch: string): string {
+  const colon = epoch.lastIndexOf(':');
+  return colon < 0 ? epoch : epoch.slice(0, colon);
 }

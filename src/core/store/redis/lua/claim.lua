@@ -6,28 +6,37 @@
 -- KEYS[4] members hash (see sync.lua)   KEYS[5] liveness clock hash (see sync.lua)
 -- then per fire i (from 0): KEYS[6+2i] task state hash (fire = latest decided scheduled ms, token,
 --   owner, prev, outcome, won*, runStart, runEnd, leaseOwner, taken*, started = token of the
---   run whose replica told when it started)
+--   run whose replica told when it started, pausedAt / resumedAt = when set-pause.lua last paused /
+--   resumed the task)
 --   KEYS[7+2i] lease key of the task (token of the running run)
--- ARGV per fire i, 10 entries from ARGV[1+10i]: task name, definition digest, scheduled ms, deadline ms,
+-- ARGV per fire i, 11 entries from ARGV[1+11i]: task name, definition digest, scheduled ms, deadline ms,
 --   overlap (skip|allow), lease TTL ms, claim token, instance of the claiming replica, '1' if the
---   definition is paused, '1' if the fire is a catch-up (an older due fire claimed on the way to a later one)
+--   definition is paused, '1' if the fire is a catch-up (an older due fire claimed on the way to a later
+--   one), the task's next scheduled ms after this fire ('' when there is none)
 -- Returns {'reset'} for the whole batch, else one reply per fire:
---   {'won', prev, now, taken-over instance or ''} | {'overlap'|'paused'|'missed', prev} | {'lost', decided}
+--   {'won', prev, now, taken-over instance or '', pausedAt, resumedAt}
+--   | {'overlap'|'paused'|'missed', prev, pausedAt, resumedAt} | {'lost', decided}
 --   | {'early'|'recovering'|'busy', wait-ms} | {'stale'} | {'before'} | {'expired'} (too late to decide)
 --   | {'superseded'} (a catch-up fire no live replica was up for: left to the later fire to record)
--- A running run blocks an overlap:skip fire in two ways: if it started before the fire was due, the
--- fire overlaps it and is skipped; if it started later (catching up after an outage), the fire is
--- merely queued behind it ('busy'). A run is trusted to be running only once its replica has
--- heartbeated since the fire was due: until then the fire waits ('busy'), also while the replica is
--- late, and takes the lease over once the replica has missed 5 heartbeats of Redis service time
--- (it was killed mid-run). A run's start is when its claim was decided until its replica tells
--- when it really started (renew-lease.lua, complete.lua); until then a fire waits ('busy').
+--   | {'error', message, key} (this fire's keys hold what this script cannot read: the other fires
+--     of the batch are decided all the same)
+-- pausedAt/resumedAt ('' when never) let the decider tell the fires nobody decided in between
+-- (prev, this fire) that were paused from those that were missed.
+-- overlap:skip never queues a fire. A fire whose next fire is already due when it is claimed is
+-- skipped as an overlap (after an outage only the latest due fire runs), and so is a fire due while
+-- a run of the task was in progress (claimed during it, or after it ended). A fire due before the
+-- running run started waits for it ('busy'), until its own next fire is due at most. A run is
+-- trusted to be running only once its replica has heartbeated since the fire was due: until then the
+-- fire waits ('busy'), also while the replica is late, and takes the lease over once the replica has
+-- missed 5 heartbeats of Redis service time (it was killed mid-run). A run's start is when its claim
+-- was decided until its replica tells when it really started (renew-lease.lua, complete.lua); until
+-- then a fire waits ('busy').
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then return {'reset'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nowText = string.format('%.0f', now)
-local fires = #ARGV / 10
+local fires = #ARGV / 11
 local replies = {}
 local recoverUntil = tonumber(string.match(epoch, ':(%d+)$') or '0')
 if now < recoverUntil then
@@ -84,25 +93,26 @@ end
 
 local function claim(stateKey, leaseKey, a)
   local task, digest, scheduledText, deadline, overlap = a[1], a[2], a[3], tonumber(a[4]), a[5]
-  local leaseTtl, token, instance, paused, catchUp = a[6], a[7], a[8], a[9], a[10]
+  local leaseTtl, token, instance, paused, catchUp, nextFire = a[6], a[7], a[8], a[9], a[10], tonumber(a[11])
   local definition = redis.call('HMGET', KEYS[2], 'd:' .. task, 's:' .. task)
   if definition[1] ~= digest then return {'stale'} end
   local scheduled = tonumber(scheduledText)
   if scheduled < tonumber(definition[2] or '0') then return {'before'} end
 
   local state = redis.call('HMGET', stateKey, 'fire', 'token', 'prev', 'outcome', 'wonFire', 'wonToken', 'wonPrev',
-    'runStart', 'leaseOwner', 'runEnd', 'takenFire', 'takenToken', 'started')
+    'runStart', 'leaseOwner', 'runEnd', 'takenFire', 'takenToken', 'started', 'pausedAt', 'resumedAt')
+  local pausedAt, resumedAt = state[14] or '', state[15] or ''
   -- A replica whose 'won' reply was lost asks again with the same token: it keeps the fire even if
   -- later fires were decided meanwhile (they were skipped behind its lease).
-  if state[6] == token and state[5] == scheduledText then return {'won', state[7] or '', nowText, ''} end
+  if state[6] == token and state[5] == scheduledText then return {'won', state[7] or '', nowText, '', pausedAt, resumedAt} end
   -- ...unless its lease was taken over meanwhile (it was cut off for long): the fire never started.
-  if state[12] == token and state[11] == scheduledText then return {'missed', ''} end
+  if state[12] == token and state[11] == scheduledText then return {'missed', '', pausedAt, resumedAt} end
   local decided = tonumber(state[1])
   if decided and scheduled <= decided then
     -- The same replica retrying the same claim (its reply was lost) gets the same answer.
     if scheduled == decided and state[2] == token then
-      if state[4] == 'won' then return {'won', state[3] or '', nowText, ''} end
-      return {state[4], state[3] or ''}
+      if state[4] == 'won' then return {'won', state[3] or '', nowText, '', pausedAt, resumedAt} end
+      return {state[4], state[3] or '', pausedAt, resumedAt}
     end
     return {'lost', state[1]}
   end
@@ -124,49 +134,53 @@ local function claim(stateKey, leaseKey, a)
     -- up in the network decides nothing, so the next decision counts the fire among the missed.
     return {'expired'}
   end
+  -- A paused task's fire is skipped as paused, however late it is asked for: never missed.
+  local pause = redis.call('HGET', KEYS[3], task)
+  if paused == '1' or (pause and string.sub(pause, 1, 1) == '1') then
+    decide('paused')
+    return {'paused', prev, pausedAt, resumedAt}
+  end
   if now > scheduled + deadline then
     -- Past its deadline while a live run holds the task, or having waited behind a run that ended
     -- after it was due: the fire overlapped that run.
     if (owner and owner ~= 'dead') or (overlap == 'skip' and tonumber(state[10] or '0') > scheduled) then
       decide('overlap')
-      return {'overlap', prev}
+      return {'overlap', prev, pausedAt, resumedAt}
     end
     decide('missed')
-    return {'missed', prev}
+    return {'missed', prev, pausedAt, resumedAt}
   end
-  local pause = redis.call('HGET', KEYS[3], task)
-  if paused == '1' or (pause and string.sub(pause, 1, 1) == '1') then
-    decide('paused')
-    return {'paused', prev}
+  if overlap == 'skip' and nextFire and now >= nextFire then
+    -- Its next fire is due already (an outage held the claims back): running this one now would
+    -- start a queue; the latest due fire runs instead.
+    decide('overlap')
+    return {'overlap', prev, pausedAt, resumedAt}
   end
   local takenOver = ''
   if overlap == 'skip' then
     local runStart = tonumber(state[8] or '0')
-    -- A run that started over 250 ms after its own fire is catching up (after an outage, or a dead
-    -- replica's lease): fires due while it holds the task queue behind it instead of being skipped,
-    -- as do fires due before the running run started. (A task longer than its period may so drift
-    -- late, up to its deadline: a fire that waited past it is skipped as an overlap.)
-    local runLate = runStart - tonumber(state[5] or state[8] or '0') > 250
     if leaseTtlLeft > 0 then
       if owner == 'late' then return {'busy', '250'} end
       if owner == 'alive' then
-        if runStart >= scheduled or runLate then return {'busy', tostring(math.min(leaseTtlLeft, 100))} end
+        -- Due before the running run started (its claim reply reached its replica late): the fire
+        -- did not overlap it and waits for it, never past its own next fire (then it is coalesced).
+        if runStart >= scheduled then return {'busy', tostring(math.min(leaseTtlLeft, 100))} end
         -- runStart is when the run's claim was decided until its replica tells when the run started
         -- (a renewal, or its completion): the reply may reach it late (a slow link, a replica
-        -- acknowledgement held up by a failover), and a fire due before the run started queues.
+        -- acknowledgement held up by a failover), and the run may yet end before this fire was due.
         if state[13] ~= redis.call('GET', leaseKey) then return {'busy', '50'} end
         -- Only a heartbeat after the fire was due shows the run outlived it: until then its replica
         -- may have died just before, and the fire waits rather than being skipped behind a ghost.
         if beat and beat < scheduled and runStart < scheduled then return {'busy', '200'} end
         decide('overlap')
-        return {'overlap', prev}
+        return {'overlap', prev, pausedAt, resumedAt}
       end
       takenOver = state[9]
       redis.call('HSET', stateKey, 'takenFire', state[5] or '', 'takenToken', state[6] or '')
-    elseif runStart < scheduled and not runLate and tonumber(state[10] or '0') > scheduled then
+    elseif runStart < scheduled and tonumber(state[10] or '0') > scheduled then
       -- The last run ended after this fire was due (the fire waited for proof of life): it overlapped.
       decide('overlap')
-      return {'overlap', prev}
+      return {'overlap', prev, pausedAt, resumedAt}
     end
     redis.call('SET', leaseKey, token, 'PX', leaseTtl)
     redis.call('HSET', stateKey, 'fire', scheduledText, 'token', token, 'owner', instance, 'prev', prev, 'outcome', 'won',
@@ -175,12 +189,27 @@ local function claim(stateKey, leaseKey, a)
     redis.call('HSET', stateKey, 'fire', scheduledText, 'token', token, 'owner', instance, 'prev', prev, 'outcome', 'won',
       'wonFire', scheduledText, 'wonToken', token, 'wonPrev', prev)
   end
-  return {'won', prev, nowText, takenOver}
+  return {'won', prev, nowText, takenOver, pausedAt, resumedAt}
+end
+
+-- Which of a fire's keys holds what the script cannot read, for the error reply.
+local function culprit(stateKey, leaseKey)
+  local stateType, leaseType = redis.call('TYPE', stateKey).ok, redis.call('TYPE', leaseKey).ok
+  if stateType ~= 'hash' and stateType ~= 'none' then return stateKey end
+  if leaseType ~= 'string' and leaseType ~= 'none' then return leaseKey end
+  return stateKey
 end
 
 for i = 0, fires - 1 do
   local a = {}
-  for j = 1, 10 do a[j] = ARGV[10 * i + j] end
-  replies[i + 1] = claim(KEYS[6 + 2 * i], KEYS[7 + 2 * i], a)
+  for j = 1, 11 do a[j] = ARGV[11 * i + j] end
+  local stateKey, leaseKey = KEYS[6 + 2 * i], KEYS[7 + 2 * i]
+  local ok, reply = pcall(claim, stateKey, leaseKey, a)
+  if ok then
+    replies[i + 1] = reply
+  else
+    local message = type(reply) == 'table' and (reply.err or '') or tostring(reply)
+    replies[i + 1] = {'error', message, culprit(stateKey, leaseKey)}
+  end
 end
 return replies
