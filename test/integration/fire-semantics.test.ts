@@ -1,46 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import {
-  DistributedScheduler,
   RedisTaskStore,
-  silentLogger,
   Task,
   Triggers,
+  type DistributedScheduler,
   type Logger,
   type RedisTaskStoreOptions,
   type SchedulerOptions,
   type TaskRunContext,
 } from '../../src/index.js';
-import { RedisServer } from '../support/redis-server.js';
+import { privateRedis } from '../support/private-redis.js';
 import { delay, waitFor } from '../support/wait.js';
 
 // The fire semantics of docs/guarantees.md that issue 15 found broken: overlap skip never queues, a
 // brand-new store fires on time, a paused fire is never missed, each manual run has its own key,
 // and one task's unreadable Redis state costs no other task a fire. Judged from what the tasks ran.
-let server: RedisServer;
-const clients: Redis[] = [];
-const schedulers: DistributedScheduler[] = [];
-
-beforeAll(async () => {
-  server = await RedisServer.start();
-});
-afterAll(async () => {
-  for (const s of schedulers) await s.stop().catch(() => {});
-  for (const c of clients) c.disconnect();
-  await server.stop();
-});
-
-function client(): Redis {
-  const redis = new Redis(server.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return redis;
-}
+const redis = privateRedis();
+const client = () => redis.client();
 
 function replica(id: string, store: RedisTaskStoreOptions, options: SchedulerOptions = {}): DistributedScheduler {
-  const s = new DistributedScheduler(new RedisTaskStore(client(), store), { logger: silentLogger, replicaId: id, pollIntervalMs: 200, storeTimeoutMs: 500, ...options });
-  schedulers.push(s);
-  return s;
+  return redis.replica(id, store, { pollIntervalMs: 200, storeTimeoutMs: 500, ...options }).s;
 }
 
 interface Run {
@@ -77,10 +56,10 @@ describe('promise 4: overlap skip never queues', () => {
       await s.start();
     }
     await waitFor(() => runs.length >= 1, { timeoutMs: 5_000, what: 'a first run' });
-    server.pause(); // every fire due now waits for Redis
+    redis.server.pause(); // every fire due now waits for Redis
     const pausedAt = Date.now();
     await delay(3_500);
-    server.resume();
+    redis.server.resume();
     const resumedAt = Date.now();
     await delay(9_000);
 
@@ -138,14 +117,17 @@ describe('promise 5: a brand-new scheduler has nothing to recover', () => {
 describe('pause: a paused fire is skipped as paused, never missed', () => {
   const historyOf = (s: DistributedScheduler) => s.history('tick', 100);
 
+  /** A replica of a 200 ms task with a 300 ms deadline, counting its skips by reason. */
+  const pausable = (scheduler: string, id: string, runs: Run[], skips: Record<string, number>) => {
+    const s = replica(id, { scheduler, recoveryWindowMs: 300 });
+    s.register(every(0.2), new Task('tick', recorder(runs), { deadlineMs: 300 }));
+    s.addListener({ onSkip: (c) => void (skips[c.reason] = (skips[c.reason] ?? 0) + c.count) });
+    return s;
+  };
+
   it('a task paused while every replica was down is recorded paused, not missed, by the first replica back', async () => {
     const skips: Record<string, number> = {};
-    const make = (id: string) => {
-      const s = replica(id, { scheduler: 'paused-down', recoveryWindowMs: 300 });
-      s.register(every(0.2), new Task('tick', recorder([]), { deadlineMs: 300 }));
-      s.addListener({ onSkip: (c) => void (skips[c.reason] = (skips[c.reason] ?? 0) + c.count) });
-      return s;
-    };
+    const make = (id: string) => pausable('paused-down', id, [], skips);
     const a = make('a');
     await a.start();
     await delay(500);
@@ -164,12 +146,7 @@ describe('pause: a paused fire is skipped as paused, never missed', () => {
   it('fires nobody decided while the task was paused stay paused after it is resumed: only the fires after the resume run', async () => {
     const runs: Run[] = [];
     const skips: Record<string, number> = {};
-    const make = (id: string) => {
-      const s = replica(id, { scheduler: 'paused-resumed', recoveryWindowMs: 300 });
-      s.register(every(0.2), new Task('tick', recorder(runs), { deadlineMs: 300 }));
-      s.addListener({ onSkip: (c) => void (skips[c.reason] = (skips[c.reason] ?? 0) + c.count) });
-      return s;
-    };
+    const make = (id: string) => pausable('paused-resumed', id, runs, skips);
     const a = make('a');
     await a.start();
     await delay(500);
@@ -233,6 +210,7 @@ describe("one task's unreadable state in Redis", () => {
     expect((await s.history('fine', 100)).length).toBeGreaterThanOrEqual(grid.length);
     const claimError = lines.find((l) => l.message.startsWith('cannot claim a fire'));
     expect(claimError?.fields).toMatchObject({ task: 'broken', key: 'taskino:{bad-state}:t:broken', error: expect.stringContaining('WRONGTYPE') });
+    expect(lines.filter((l) => l.message.startsWith('cannot claim a fire'))).toHaveLength(1); // once, not once per fire
     expect(lines.filter((l) => l.message.startsWith('gave up a fire: the store stayed unreachable'))).toEqual([]);
     const recordError = lines.find((l) => l.message.startsWith('could not record a run'));
     expect(String(recordError?.fields.error)).toContain('taskino:{bad-state}:hist:nohistory');
@@ -242,6 +220,7 @@ describe("one task's unreadable state in Redis", () => {
     await admin.del('taskino:{bad-state}:t:broken');
     const fixedAt = Date.now();
     await waitFor(() => runs.some((r) => r.task === 'broken' && r.scheduledMs > fixedAt), { timeoutMs: 3_000, what: 'the broken task to run once fixed' });
+    expect(lines.some((l) => l.message.startsWith('the store state of this task is readable again') && l.fields.task === 'broken')).toBe(true);
   }, 20_000);
 });
 

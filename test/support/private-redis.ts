@@ -35,6 +35,11 @@ export function privateRedis() {
   };
 
   return {
+    /** The server itself, for tests that pause, kill or restart it. */
+    get server(): RedisServer {
+      if (!server) throw new Error('privateRedis: the server starts in beforeAll');
+      return server;
+    },
     client,
     /** A scheduler on a client of its own, not yet started. */
     replica(id: string, store: RedisTaskStoreOptions, options: SchedulerOptions = {}): RedisReplica {

@@ -56,6 +56,9 @@ export class FireRunner {
   /** Per task, the run whose handler has returned and whose record (releasing its lease) is on its way. */
   private readonly recording = new Map<string, Promise<unknown>>();
 
+  /** Per task whose keys the store cannot read, the error last logged (logged again only if it changes). */
+  private readonly unreadable = new Map<string, string>();
+
   private readonly leases: LeaseKeeper;
   private readonly recorder: RunRecorder;
 
@@ -145,7 +148,6 @@ export class FireRunner {
     const token = `${this.tokenPrefix}.${(this.tokenCount++).toString(36)}`;
     const giveUpAt = giveUpAtOf(task, fireMs);
     let backoffMs = 50;
-    let badStateReported = false;
     for (;;) {
       if (this.deps.stopping.aborted) return undefined;
       let result: ClaimResult;
@@ -209,8 +211,8 @@ export class FireRunner {
           // This task's own keys hold what the store cannot read: the other tasks are unaffected,
           // and this one runs again once someone fixes or deletes the key.
           this.deps.hub.emit('onStoreError', 'claim', new StoreStateError('claim', result.key, result.message));
-          if (!badStateReported) {
-            badStateReported = true;
+          if (this.unreadable.get(definition.name) !== result.message) {
+            this.unreadable.set(definition.name, result.message); // once per task and cause, not per fire
             this.deps.logger.error('cannot claim a fire: the store holds state for this task that taskino cannot read', {
               task: definition.name,
               scheduledAt: new Date(fireMs).toISOString(),
@@ -226,6 +228,7 @@ export class FireRunner {
         case 'won':
         case 'skipped':
         case 'missed':
+          if (this.unreadable.delete(definition.name)) this.deps.logger.info('the store state of this task is readable again', { task: definition.name });
           outcome.decided = true;
           this.deps.knowledge.noteDecided(definition.name, fireMs, token);
           await this.recorder.missed(task, result.previousMs, fireMs, result.kind === 'missed', pausedSpanOf(task, result));
