@@ -40,7 +40,7 @@ export class UnknownTaskError extends TaskinoError {
 /** The task is published, but this replica cannot run it (the others do); `reason` says why. */
 export class TaskNotRunHereError extends TaskinoError {
   constructor(name: string, reason: string) {
-    super('TASK_NOT_RUN_HERE', `task "${name}" is ${reason.startsWith('not run') ? '' : 'not run on this replica: '}${reason}`);
+    super('TASK_NOT_RUN_HERE', `task "${name}" is not run on this replica: ${reason}`);
   }
 }
 

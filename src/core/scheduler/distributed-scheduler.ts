@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { digestOf, type DefinitionSet, type TaskDefinition } from '../definitions.js';
+import { digestOf, type DefinitionSet, type PublishedTask } from '../definitions.js';
 import { InvalidOptionError, SchedulerStateError, TaskNotRunHereError, UnknownTaskError } from '../errors.js';
 import type { PauseState, RunRecord, TaskStore } from '../store/task-store.js';
 import type { Task } from '../task.js';
 import { withTimeout, type Sleep } from '../time.js';
-import { compileTrigger, type TriggerTemplate } from '../triggers/trigger.js';
+import type { Trigger, TriggerTemplate } from '../triggers/trigger.js';
 import { FireQueue } from './fire-queue.js';
 import { FireRunner } from './fire-runner.js';
 import type { ScheduledTask } from './scheduled-task.js';
@@ -264,28 +264,21 @@ export class DistributedScheduler {
   /** The tasks this replica schedules, with their next fire, then those published that it cannot run (with why). */
   tasks(): TaskInfo[] {
     const now = this.store.now();
-    const pausedOf = (definition: TaskDefinition) => (definition.paused ?? false) || (this.knowledge.pauses.get(definition.name)?.paused ?? false);
-    const scheduled = [...this.scheduled.values()].map((t) => ({
-      name: t.published.definition.name,
-      schedule: t.trigger.describe(),
-      scope: t.published.definition.scope,
-      nextFireAt: toDate(t.trigger.next(now)),
-      paused: pausedOf(t.published.definition),
-      running: this.runner.runningCount(t.published.definition.name),
-    }));
-    const unrunnable = [...this.unrunnable.values()].map(({ published, reason }) => {
-      const trigger = compileTrigger(published.definition.trigger);
+    const infoOf = ({ published, trigger }: { published: PublishedTask; trigger: Trigger }): TaskInfo => {
+      const { name, scope, paused } = published.definition;
       return {
-        name: published.definition.name,
+        name,
         schedule: trigger.describe(),
-        scope: published.definition.scope,
+        scope,
         nextFireAt: toDate(trigger.next(now)),
-        paused: pausedOf(published.definition),
-        running: 0,
-        notRunHere: reason,
+        paused: (paused ?? false) || (this.knowledge.pauses.get(name)?.paused ?? false),
+        running: this.runner.runningCount(name),
       };
-    });
-    return [...scheduled, ...unrunnable];
+    };
+    return [
+      ...[...this.scheduled.values()].map(infoOf),
+      ...[...this.unrunnable.values()].map((task) => ({ ...infoOf(task), notRunHere: task.reason })),
+    ];
   }
 
   /** The next `count` fire times of a task, computed from its published definition. */

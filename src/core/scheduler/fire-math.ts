@@ -30,13 +30,21 @@ export function dueFires(
 }
 
 /**
- * Fires strictly after `afterMs` and strictly before `beforeMs`: the ones nobody decided, i.e. missed.
- * Counts up to MAX_STEPS and keeps the latest `keep` of them.
+ * Fires strictly after `afterMs` and strictly before `beforeMs` (those `where` accepts, if given):
+ * e.g. the ones nobody decided. Walks up to MAX_STEPS fires and keeps the latest `keep` counted.
  */
-export function firesBetween(trigger: Trigger, afterMs: number, beforeMs: number, keep: number): { count: number; latest: number[] } {
+export function firesBetween(
+  trigger: Trigger,
+  afterMs: number,
+  beforeMs: number,
+  keep: number,
+  where: (fireMs: number) => boolean = () => true,
+): { count: number; latest: number[] } {
   const latest: number[] = [];
   let count = 0;
-  for (let fire = trigger.next(afterMs); fire !== undefined && fire < beforeMs && count < MAX_STEPS; fire = trigger.next(fire)) {
+  let steps = 0;
+  for (let fire = trigger.next(afterMs); fire !== undefined && fire < beforeMs && steps < MAX_STEPS; fire = trigger.next(fire), steps++) {
+    if (!where(fire)) continue;
     count++;
     latest.push(fire);
     if (latest.length > keep) latest.shift();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SchedulerStateError, StoreStateError } from '../errors.js';
-import type { ClaimResult, RunRecord, TaskStore } from '../store/task-store.js';
+import type { ClaimRequest, ClaimResult, RunRecord, TaskStore } from '../store/task-store.js';
 import type { FireTrigger } from '../task.js';
 import { waitAtMost, withTimeout, type Sleep } from '../time.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -147,26 +147,30 @@ export class FireRunner {
     const definition = task.published.definition;
     const token = `${this.tokenPrefix}.${(this.tokenCount++).toString(36)}`;
     const giveUpAt = giveUpAtOf(task, fireMs);
+    // Every ask for this fire is the same request (same token): the store answers a repeat alike.
+    const request: ClaimRequest = {
+      task: definition.name,
+      digest: task.published.digest,
+      scheduledMs: fireMs,
+      deadlineMs: definition.deadlineMs,
+      overlap: definition.overlap,
+      leaseTtlMs,
+      token,
+      instance,
+      paused: definition.paused ?? false,
+      catchUp,
+      nextMs: task.trigger.next(fireMs),
+    };
     let backoffMs = 50;
+    const backOff = async (): Promise<void> => {
+      await this.deps.sleep(backoffMs, this.deps.stopping);
+      backoffMs = Math.min(backoffMs * 2, 1_000);
+    };
     for (;;) {
       if (this.deps.stopping.aborted) return undefined;
       let result: ClaimResult;
       try {
-        result = await this.withTimeout('claim', () =>
-          store.claim({
-            task: definition.name,
-            digest: task.published.digest,
-            scheduledMs: fireMs,
-            deadlineMs: definition.deadlineMs,
-            overlap: definition.overlap,
-            leaseTtlMs,
-            token,
-            instance,
-            paused: definition.paused ?? false,
-            catchUp,
-            nextMs: task.trigger.next(fireMs),
-          }),
-        );
+        result = await this.withTimeout('claim', () => store.claim(request));
       } catch (error) {
         this.deps.hub.emit('onStoreError', 'claim', error as Error);
         this.deps.logger.debug('claim failed; asking again', { task: definition.name, scheduledAt: new Date(fireMs).toISOString(), error: (error as Error).message });
@@ -178,8 +182,7 @@ export class FireRunner {
           });
           return undefined;
         }
-        await this.deps.sleep(backoffMs, this.deps.stopping);
-        backoffMs = Math.min(backoffMs * 2, 1_000);
+        await backOff();
         continue;
       }
       switch (result.kind) {
@@ -222,8 +225,7 @@ export class FireRunner {
             });
           }
           if (store.now() > giveUpAt) return undefined;
-          await this.deps.sleep(backoffMs, this.deps.stopping);
-          backoffMs = Math.min(backoffMs * 2, 1_000);
+          await backOff();
           continue;
         case 'won':
         case 'skipped':

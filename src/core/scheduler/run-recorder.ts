@@ -16,6 +16,7 @@ export interface RunRecorderDeps {
 }
 
 const MISSED_HISTORY_ENTRIES = 10;
+const MAX_ATTEMPTS = 10;
 
 /** When a task was paused (store time, ms, both ends included; untilMs is +Infinity while it still is). */
 export interface PausedSpan {
@@ -33,7 +34,6 @@ export function pausedSpanOf(task: ScheduledTask, result: { pause?: PauseSpan; k
   const resumedAtMs = result.pause?.resumedAtMs;
   return { fromMs: pausedAtMs, untilMs: resumedAtMs !== undefined && resumedAtMs >= pausedAtMs ? resumedAtMs : Number.POSITIVE_INFINITY };
 }
-const MAX_ATTEMPTS = 10;
 
 /** Writes runs and missed fires to the store's history, releasing the run's lease with it. */
 export class RunRecorder {
@@ -55,25 +55,16 @@ export class RunRecorder {
    */
   async missed(task: ScheduledTask, previousMs: number | undefined, fireMs: number, includeFire: boolean, paused?: PausedSpan): Promise<void> {
     const name = task.published.definition.name;
-    const undecided = (fromMs: number, toMs: number) =>
-      previousMs === undefined || toMs <= fromMs
-        ? { count: 0, latest: [] as number[] }
-        : firesBetween(task.trigger, Math.max(previousMs, task.published.sinceMs - 1, fromMs - 1), toMs, MISSED_HISTORY_ENTRIES);
-    let between = undecided(Number.NEGATIVE_INFINITY, fireMs);
+    // The undecided fires: after the previous decision (none inferred without one), before this
+    // fire, and this fire too when it was itself missed.
+    const afterMs = previousMs === undefined ? fireMs - 1 : Math.max(previousMs, task.published.sinceMs - 1);
+    const beforeMs = includeFire ? fireMs + 1 : fireMs;
+    const wasPaused = (ms: number): boolean => paused !== undefined && paused.fromMs <= ms && ms <= paused.untilMs;
     if (paused) {
-      // The gap splits at most in three: missed before the pause, paused within it, missed after it.
-      const before = undecided(Number.NEGATIVE_INFINITY, Math.min(paused.fromMs, fireMs));
-      const within = undecided(paused.fromMs, Math.min(paused.untilMs + 1, fireMs));
-      const after = undecided(paused.untilMs + 1, fireMs);
-      if (within.count > 0) {
-        this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(within.latest[within.latest.length - 1] ?? fireMs), reason: 'paused', count: within.count });
-      }
-      between = { count: before.count + after.count, latest: [...before.latest, ...after.latest].slice(-MISSED_HISTORY_ENTRIES) };
+      const skipped = firesBetween(task.trigger, afterMs, beforeMs, 1, wasPaused);
+      if (skipped.count > 0) this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(skipped.latest[0] ?? fireMs), reason: 'paused', count: skipped.count });
     }
-    const fireMissed = includeFire && !(paused && paused.fromMs <= fireMs && fireMs <= paused.untilMs);
-    if (includeFire && !fireMissed) this.deps.hub.emit('onSkip', { task: name, scheduledAt: new Date(fireMs), reason: 'paused', count: 1 });
-    const fires = fireMissed ? [...between.latest, fireMs].slice(-MISSED_HISTORY_ENTRIES) : between.latest;
-    const count = between.count + (fireMissed ? 1 : 0);
+    const { count, latest: fires } = firesBetween(task.trigger, afterMs, beforeMs, MISSED_HISTORY_ENTRIES, (ms) => !wasPaused(ms));
     if (count === 0) return;
     const records: RunRecord[] = fires.map((ms) => ({
       task: name,

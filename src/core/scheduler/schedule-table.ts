@@ -1,6 +1,6 @@
 import type { DefinitionSet, PublishedTask } from '../definitions.js';
 import type { TaskHandler } from '../task.js';
-import { compileTrigger } from '../triggers/trigger.js';
+import { compileTrigger, type Trigger } from '../triggers/trigger.js';
 import type { FireQueue } from './fire-queue.js';
 import type { ScheduledTask } from './scheduled-task.js';
 import type { Logger } from './types.js';
@@ -8,6 +8,7 @@ import type { Logger } from './types.js';
 /** A published task this replica cannot run, and why (its handler factory said so). */
 export interface UnrunnableTask {
   published: PublishedTask;
+  trigger: Trigger;
   reason: string;
 }
 
@@ -42,7 +43,7 @@ export function reconcileSchedule(
       handler = handlerOf(definition);
     } catch (error) {
       const reason = (error as Error).message;
-      unrunnable.set(name, { published: definition, reason });
+      unrunnable.set(name, { published: definition, trigger: compileTrigger(definition.definition.trigger), reason });
       logger.error('cannot run a published task on this replica', { task: name, error: reason });
       continue;
     }

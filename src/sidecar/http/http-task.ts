@@ -46,7 +46,7 @@ export function appPath(path: string, appUrl: URL): URL {
 export class MissingEnvError extends TaskinoError {
   constructor(readonly variables: string[]) {
     const names = variables.map((v) => `\${${v}}`).join(', ');
-    super('MISSING_ENV', `not run on this replica: it needs ${names}, which this replica's environment lacks; the replicas that have it run its fires (set the variable here and restart)`);
+    super('MISSING_ENV', `it needs ${names}, which this replica's environment lacks; the replicas that have it run its fires (set the variable here and restart)`);
   }
 }
 
