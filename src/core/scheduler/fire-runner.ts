@@ -161,6 +161,11 @@ export class FireRunner {
       catchUp,
       nextMs: task.trigger.next(fireMs),
     };
+    // An ask that timed out is still queued on the connection, and Redis will run it before anything
+    // sent after it: the next try waits for its answer instead of sending it again. Sent again, its
+    // 'won' would be thrown away, and once another replica had won a later fire of an overlap-allow
+    // task the repeat would read 'lost': the fire decided, and run by nobody.
+    let asking: Promise<ClaimResult> | undefined;
     let backoffMs = 50;
     const backOff = async (): Promise<void> => {
       await this.deps.sleep(backoffMs, this.deps.stopping);
@@ -170,7 +175,8 @@ export class FireRunner {
       if (this.deps.stopping.aborted) return undefined;
       let result: ClaimResult;
       try {
-        result = await this.withTimeout('claim', () => store.claim(request));
+        result = await this.withTimeout('claim', () => (asking ??= this.ask(request, () => (asking = undefined))));
+        asking = undefined;
       } catch (error) {
         this.deps.hub.emit('onStoreError', 'claim', error as Error);
         this.deps.logger.debug('claim failed; asking again', { task: definition.name, scheduledAt: new Date(fireMs).toISOString(), error: (error as Error).message });
@@ -251,6 +257,13 @@ export class FireRunner {
           return undefined;
       }
     }
+  }
+
+  /** Sends a claim; `failed` is told when it fails (the connection broke): only then is it sent again. */
+  private ask(request: ClaimRequest, failed: () => void): Promise<ClaimResult> {
+    const asked = this.deps.store.claim(request);
+    asked.catch(failed);
+    return asked;
   }
 
   /** Tells the onClaim listeners, if any: the event's payload is built per fire only for them. */
